@@ -1,0 +1,1 @@
+"""Ingest: load articles, split into sentences, chunk, embed and store."""

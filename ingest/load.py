@@ -1,0 +1,173 @@
+"""Read articles from .txt/.md/.html/.jsonl files, folders and stdin into `Article`s."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from newsdesk.errors import ArticleError
+from newsdesk.models import Article
+
+TEXT_TYPES = {".txt", ".md", ".markdown"}
+HTML_TYPES = {".html", ".htm"}
+JSONL_TYPES = {".jsonl"}
+SUPPORTED = TEXT_TYPES | HTML_TYPES | JSONL_TYPES
+MAX_ARTICLE_CHARS = 2_000_000
+
+Loaded = Article | ArticleError
+
+
+def load_paths(paths: Iterable[str]) -> Iterator[Loaded]:
+    """Every article found under `paths` ('-' is stdin), or an error for each bad one."""
+    for raw in paths:
+        if raw == "-":
+            yield from load_stdin()
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            for file in files:
+                if file.suffix.lower() in SUPPORTED:
+                    yield from load_file(file)
+        elif path.exists():
+            yield from load_file(path)
+        else:
+            yield ArticleError("no such file or folder", str(path))
+
+
+def load_stdin() -> Iterator[Loaded]:
+    text = sys.stdin.read()
+    if text.lstrip().startswith("{"):
+        yield from parse_jsonl(text, "<stdin>")
+    else:
+        yield parse_text(text, "<stdin>")
+
+
+def load_file(path: Path) -> Iterator[Loaded]:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        yield ArticleError(f"unsupported file type {suffix or '(none)'}: use one of {', '.join(sorted(SUPPORTED))}", str(path))
+        return
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        yield ArticleError(f"cannot read file ({exc.__class__.__name__}: {exc})", str(path))
+        return
+    if suffix in JSONL_TYPES:
+        yield from parse_jsonl(raw, str(path))
+    elif suffix in HTML_TYPES:
+        yield parse_html(raw, str(path))
+    else:
+        yield parse_text(raw, str(path), default_title=path.stem.replace("-", " ").replace("_", " "))
+
+
+def parse_jsonl(raw: str, source: str) -> Iterator[Loaded]:
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield ArticleError(f"invalid JSON ({exc.msg} at column {exc.colno})", source, number)
+            continue
+        if not isinstance(record, dict):
+            yield ArticleError("each line must be a JSON object", source, number)
+            continue
+        yield _checked(record, source, number)
+
+
+def parse_text(raw: str, source: str, default_title: str | None = None) -> Loaded:
+    meta, body = split_front_matter(raw)
+    if isinstance(meta, ArticleError):
+        return ArticleError(str(meta), source)
+    if "title" not in meta:
+        meta["title"] = _markdown_title(body) or default_title
+    meta["text"] = body
+    return _checked(meta, source, None)
+
+
+def parse_html(raw: str, source: str) -> Loaded:
+    import trafilatura  # heavy import, only when HTML is ingested
+
+    doc = trafilatura.bare_extraction(raw, with_metadata=True, favor_recall=True)
+    if doc is None or not (doc.text or "").strip():
+        return ArticleError("no article text found in the HTML", source)
+    record = {"text": doc.text, "title": doc.title, "url": doc.url, "published_at": doc.date, "source": doc.sitename}
+    return _checked(record, source, None)
+
+
+def split_front_matter(raw: str) -> tuple[dict[str, object] | ArticleError, str]:
+    """`---`-delimited YAML front matter and the body after it (the body is kept byte for byte)."""
+    if not raw.startswith("---"):
+        return {}, raw
+    lines = raw.split("\n")
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            try:
+                meta = yaml.safe_load("\n".join(lines[1:i])) or {}
+            except yaml.YAMLError as exc:
+                return ArticleError(f"front matter is not valid YAML: {exc}"), raw
+            if not isinstance(meta, dict):
+                return ArticleError("front matter must be key: value lines"), raw
+            return {str(k): v for k, v in meta.items()}, "\n".join(lines[i + 1 :]).lstrip("\n")
+    return ArticleError("front matter starts with --- but has no closing ---"), raw
+
+
+def _markdown_title(body: str) -> str | None:
+    for line in body.splitlines():
+        if line.strip():
+            return line.lstrip("# ").strip() if line.startswith("#") else None
+    return None
+
+
+def _checked(record: dict[str, object], source: str, line: int | None) -> Loaded:
+    """Validate a raw record into an Article, naming the field to fix when it is wrong."""
+    text = record.get("text")
+    if text is None:
+        return ArticleError("missing the 'text' field", source, line)
+    if not isinstance(text, str):
+        return ArticleError("'text' must be a string", source, line)
+    if not text.strip():
+        return ArticleError("the article text is empty", source, line)
+    if len(text) > MAX_ARTICLE_CHARS:
+        return ArticleError(f"the article is longer than {MAX_ARTICLE_CHARS:,} characters", source, line)
+    fields: dict[str, str | None] = {}
+    for name in ("id", "title", "url", "published_at", "source", "outlet"):
+        value = record.get(name)
+        if isinstance(value, date):
+            value = value.isoformat()
+        if value is not None and not isinstance(value, str | int):
+            return ArticleError(f"'{name}' must be a string", source, line)
+        fields[name] = str(value).strip() if value is not None and str(value).strip() else None
+    published = fields["published_at"]
+    if published is not None and not _is_iso_date(published):
+        return ArticleError(f"'published_at' must be an ISO date like 2024-03-05, got {published!r}", source, line)
+    return Article(
+        id=fields["id"] or derive_id(fields["url"], text),
+        text=text,
+        title=fields["title"],
+        url=fields["url"],
+        outlet=fields["source"] or fields["outlet"],
+        published_at=published,
+    )
+
+
+def derive_id(url: str | None, text: str) -> str:
+    """A stable id: from the URL when there is one, otherwise from the text."""
+    if url:
+        return "url-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    return "sha-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError:
+        return False
+    return True

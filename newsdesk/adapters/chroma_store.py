@@ -1,0 +1,216 @@
+"""VectorStore on Chroma: embedded on disk by default, or a `chroma run` server by URL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from newsdesk.errors import StoreUnavailable
+from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, Sentence, StoredSentence, StoreStats
+
+ARTICLES, CHUNKS, SENTENCES = "newsdesk_articles", "newsdesk_chunks", "newsdesk_sentences"
+PAGE = 2000
+
+
+def connect(path: Path | None = None, url: str | None = None) -> Any:
+    """A Chroma client; telemetry off, and never a default embedding function."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if url:
+            parts = urlparse(url)
+            return chromadb.HttpClient(
+                host=parts.hostname or "localhost",
+                port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https",
+                settings=settings,
+            )
+        assert path is not None
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as exc:  # chromadb raises many types; all mean "cannot reach the index"
+        where = url or path
+        raise StoreUnavailable(f"cannot open the Chroma index at {where}: {exc}") from exc
+
+
+class ChromaStore:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        try:
+            self._articles = self._collection(ARTICLES)
+            self._chunks = self._collection(CHUNKS)
+            self._sentences = self._collection(SENTENCES)
+        except Exception as exc:
+            raise StoreUnavailable(f"cannot open the Newsdesk collections: {exc}") from exc
+
+    def _collection(self, name: str) -> Any:
+        # embedding_function=None: we always pass our own vectors, so Chroma never loads a model.
+        return self.client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def version_of(self, article_id: str) -> str | None:
+        got = self._articles.get(ids=[article_id], include=["metadatas"])
+        return str(got["metadatas"][0]["version"]) if got["ids"] else None
+
+    def write(self, indexed: IndexedArticle) -> None:
+        article, version = indexed.article, indexed.version
+        base = _filter_fields(article)
+        provenance = {k: v for k, v in _provenance(article).items() if v is not None}
+        # New-version rows first; they stay invisible until the article row points at their version.
+        self._sentences.upsert(
+            ids=[f"{article.id}:{version[:16]}:s{s.index}" for s in indexed.sentences],
+            embeddings=indexed.sentence_vectors,
+            documents=[s.text for s in indexed.sentences],
+            metadatas=[{**base, "version": version, "index": s.index, "start": s.start, "end": s.end}
+                       for s in indexed.sentences],
+        )
+        self._chunks.upsert(
+            ids=[f"{article.id}:{version[:16]}:c{c.index}" for c in indexed.chunks],
+            embeddings=indexed.chunk_vectors,
+            documents=[c.text for c in indexed.chunks],
+            metadatas=[
+                {**base, **provenance, "version": version, "index": c.index, "start": c.start, "end": c.end,
+                 "sentence_spans": json.dumps(c.sentence_spans)}
+                for c in indexed.chunks
+            ],
+        )
+        self._articles.upsert(
+            ids=[article.id],
+            embeddings=indexed.article_vector.reshape(1, -1),
+            documents=[article.text],
+            metadatas=[{**base, **provenance, "version": version, "chunks": len(indexed.chunks),
+                        "sentences": len(indexed.sentences)}],
+        )
+        stale = {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
+        self._chunks.delete(where=stale)
+        self._sentences.delete(where=stale)
+        self._bump()
+
+    def delete(self, article_id: str) -> bool:
+        found = bool(self._articles.get(ids=[article_id], include=[])["ids"])
+        self._articles.delete(ids=[article_id])  # hides the article at once
+        self._chunks.delete(where={"article_id": article_id})
+        self._sentences.delete(where={"article_id": article_id})
+        if found:
+            self._bump()
+        return found
+
+    def query_chunks(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
+        return self._query(self._chunks, vector, k, filters)
+
+    def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
+        return self._query(self._sentences, vector, k, filters)
+
+    def _query(self, collection: Any, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
+        got = collection.query(
+            query_embeddings=np.asarray(vector, np.float32).reshape(1, -1),
+            n_results=k,
+            where=_where(filters),
+            include=["metadatas", "distances"],
+        )
+        return [
+            Hit(str(m["article_id"]), str(m["version"]), int(m["index"]), 1.0 - float(d))
+            for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)
+        ]
+
+    def articles(self, ids: Sequence[str]) -> dict[str, tuple[Article, str]]:
+        if not ids:
+            return {}
+        got = self._articles.get(ids=list(ids), include=["metadatas", "documents"])
+        return {
+            i: (_article(i, text, meta), str(meta["version"]))
+            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+
+    def sentences(self, versions: Mapping[str, str]) -> list[StoredSentence]:
+        if not versions:
+            return []
+        got = self._sentences.get(
+            where={"article_id": {"$in": list(versions)}}, include=["metadatas", "documents", "embeddings"]
+        )
+        out = []
+        for text, meta, vector in zip(got["documents"], got["metadatas"], got["embeddings"], strict=True):
+            article_id = str(meta["article_id"])
+            if versions.get(article_id) == meta["version"]:
+                sentence = Sentence(article_id, int(meta["index"]), int(meta["start"]), int(meta["end"]), text)
+                out.append(StoredSentence(sentence, str(meta["version"]), np.asarray(vector, np.float32)))
+        out.sort(key=lambda s: (s.sentence.article_id, s.sentence.index))
+        return out
+
+    def iter_chunks(self) -> Iterator[tuple[Hit, str, str | None, int | None]]:
+        current = {i: str(m["version"]) for i, m in self._pages(self._articles, ["metadatas"], lambda g, j: g["metadatas"][j])}
+        for _, (text, meta) in self._pages(self._chunks, ["documents", "metadatas"],
+                                           lambda g, j: (g["documents"][j], g["metadatas"][j])):
+            if current.get(str(meta["article_id"])) == meta["version"]:
+                hit = Hit(str(meta["article_id"]), str(meta["version"]), int(meta["index"]), 0.0)
+                yield hit, text, meta.get("outlet"), meta.get("day")
+
+    def _pages(self, collection: Any, include: list[str], pick: Any) -> Iterator[tuple[str, Any]]:
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=PAGE, offset=offset)
+            for j, item_id in enumerate(got["ids"]):
+                yield item_id, pick(got, j)
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
+
+    def revision(self) -> str:
+        meta = self.client.get_collection(ARTICLES).metadata or {}
+        return str(meta.get("revision", "0"))
+
+    def _bump(self) -> None:
+        self._articles.modify(metadata={"revision": uuid.uuid4().hex})
+
+    def stats(self) -> StoreStats:
+        metas = [m for _, m in self._pages(self._articles, ["metadatas"], lambda g, j: g["metadatas"][j])]
+        return StoreStats(
+            articles=len(metas),
+            chunks=sum(int(m.get("chunks", 0)) for m in metas),
+            sentences=sum(int(m.get("sentences", 0)) for m in metas),
+            outlets=dict(Counter(str(m.get("outlet") or "(unknown)") for m in metas)),
+        )
+
+
+def _filter_fields(article: Article) -> dict[str, str | int]:
+    fields: dict[str, str | int] = {"article_id": article.id, "outlet_key": (article.outlet or "").casefold()}
+    if article.published_day is not None:
+        fields["day"] = article.published_day
+    return fields
+
+
+def _provenance(article: Article) -> dict[str, str | None]:
+    return {"title": article.title, "url": article.url, "outlet": article.outlet, "published_at": article.published_at}
+
+
+def _article(article_id: str, text: str, meta: Mapping[str, Any]) -> Article:
+    def text_or_none(key: str) -> str | None:
+        value = meta.get(key)
+        return str(value) if value is not None else None
+
+    return Article(
+        id=article_id, text=text, title=text_or_none("title"), url=text_or_none("url"),
+        outlet=text_or_none("outlet"), published_at=text_or_none("published_at"),
+    )
+
+
+def _where(filters: Filters) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if filters.outlet:
+        clauses.append({"outlet_key": filters.outlet.casefold()})
+    if filters.published_after is not None:
+        clauses.append({"day": {"$gte": filters.published_after}})
+    if filters.published_before is not None:
+        clauses.append({"day": {"$lte": filters.published_before}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

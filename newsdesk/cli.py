@@ -1,0 +1,216 @@
+"""The `newsdesk` command: ingest, ask, delete, stats, serve, eval."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from newsdesk.errors import BadRequest, ConfigError, NewsdeskError
+from newsdesk.models import Query
+from newsdesk.settings import Settings
+
+EXIT_USAGE, EXIT_FAILED = 2, 1
+
+store_option = click.option(
+    "--store", type=click.Path(path_type=Path), envvar="NEWSDESK_STORE", help="Index folder [env NEWSDESK_STORE; default .newsdesk]"
+)
+
+
+def _service(store: Path | None, **overrides: Any) -> Any:
+    from newsdesk.app import build_service
+
+    return build_service(Settings.from_env(store=store, **overrides))
+
+
+def _fail(exc: NewsdeskError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(EXIT_USAGE if isinstance(exc, BadRequest | ConfigError) else EXIT_FAILED)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (key=value lines on stderr).")
+def cli(verbose: bool) -> None:
+    """Newsdesk: ask questions about your news articles; answers quote their sources.
+
+    \b
+    Examples:
+      newsdesk ingest examples/articles/
+      newsdesk ask "How many homes lost power in the storm?"
+      newsdesk ask --json --outlet "Harbor Gazette" "What did the council decide?"
+      cat story.md | newsdesk ingest -
+      newsdesk serve --port 8080
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s %(message)s")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def ingest(paths: tuple[str, ...], store: Path | None, as_json: bool) -> None:
+    """Add or update articles from PATHS: .txt, .md, .html, .jsonl files, folders, or - for stdin.
+
+    \b
+    Re-running is safe: unchanged articles are skipped, changed ones replaced.
+      newsdesk ingest examples/articles/
+      newsdesk ingest stories.jsonl --store /data/index
+    """
+    from tqdm import tqdm
+
+    from ingest.load import load_paths
+
+    try:
+        service = _service(store)
+        with tqdm(unit="article", disable=as_json or not sys.stderr.isatty(), file=sys.stderr) as bar:
+            report = service.ingest(load_paths(paths), progress=bar.update)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(json.dumps(report.to_dict()) if as_json else report.summary())
+    if report.failed:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("question")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as the /chat endpoint.")
+@click.option("-k", "k", type=int, default=None, help="How many sentences to cite (default 3).")
+@click.option("--outlet", help="Only use articles from this outlet.")
+@click.option("--after", "published_after", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--before", "published_before", help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--answerer", type=click.Choice(["extractive", "bedrock"]), envvar="NEWSDESK_ANSWERER")
+def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet: str | None,
+        published_after: str | None, published_before: str | None, answerer: str | None) -> None:
+    """Answer QUESTION from the ingested articles, quoting the sentences it rests on.
+
+    \b
+      newsdesk ask "What did the council decide about the bridge?"
+      newsdesk ask --json --after 2024-03-01 "Who won the election?"
+    """
+    from newsdesk.requests import parse_query
+
+    try:
+        service = _service(store, answerer=answerer)
+        filters = {k_: v for k_, v in [("outlet", outlet), ("published_after", published_after),
+                                       ("published_before", published_before)] if v}
+        body: dict[str, Any] = {"question": question, "filters": filters or None}
+        if k is not None:
+            body["k"] = k
+        if answerer:
+            body["answerer"] = answerer
+        query: Query = parse_query(body, service.config.citations, service.config.max_k,
+                                   service.config.max_question_chars)
+        answer = service.ask(query)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.text)
+    for c in answer.citations:
+        where = ", ".join(x for x in (c.outlet, c.published_at) if x)
+        click.echo(f"  [{c.n}] {c.title or c.article_id}" + (f" ({where})" if where else ""))
+        click.echo(f"      {c.url or 'no URL'} · {c.article_id} chars {c.start}-{c.end}")
+
+
+@cli.command()
+@click.argument("article_id")
+@store_option
+def delete(article_id: str, store: Path | None) -> None:
+    """Remove the article ARTICLE_ID and all its chunks from the index."""
+    try:
+        removed = _service(store).delete(article_id)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    if not removed:
+        click.echo(f"error: no article with id {article_id!r}: `newsdesk stats` shows what is indexed", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(f"deleted {article_id}")
+
+
+@cli.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+def stats(store: Path | None, as_json: bool) -> None:
+    """Show how many articles, chunks and sentences are indexed, by outlet."""
+    try:
+        s = _service(store).stats()
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps({"articles": s.articles, "chunks": s.chunks, "sentences": s.sentences,
+                               "outlets": s.outlets}))
+        return
+    click.echo(f"articles {s.articles}, chunks {s.chunks}, sentences {s.sentences}")
+    for outlet, n in sorted(s.outlets.items(), key=lambda kv: -kv[1]):
+        click.echo(f"  {outlet}: {n}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve POST /chat locally through the same code as the Lambda handler.
+
+    \b
+      newsdesk serve --port 8080 &
+      curl -s localhost:8080/chat -d '{"question": "What happened to the bridge?"}'
+    """
+    from newsdesk.local_server import serve_forever
+
+    click.echo(f"serving http://{host}:{port}/chat (Ctrl-C to stop)", err=True)
+    serve_forever(host, port)
+
+
+@cli.command(name="eval")
+@click.argument("dataset_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Ask the questions against this corpus instead (off-topic abstention test).")
+@click.option("--store", type=click.Path(path_type=Path), help="Index folder to (re)use; default a fresh temporary one.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write one JSON line per question here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--answerer", type=click.Choice(["extractive", "bedrock"]), envvar="NEWSDESK_ANSWERER")
+def eval_command(dataset_dir: Path, corpus: Path | None, store: Path | None, out: Path | None, as_json: bool,
+                 limit: int | None, answerer: str | None) -> None:
+    """Score Newsdesk on a QA set: DATASET_DIR holds corpus.jsonl and questions.jsonl.
+
+    \b
+      newsdesk eval ../shared/eval/newsqa --json
+      newsdesk eval ../shared/eval/newsqa --corpus ../shared/eval/squad2/corpus.jsonl
+    """
+    from newsdesk.eval_run import run_eval
+
+    try:
+        summary = run_eval(dataset_dir, corpus, store, out, limit, answerer, progress=not as_json)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            click.echo(f"{key:28} {value:.3f}" if isinstance(value, float) else f"{key:28} {value}")
+
+
+def main() -> None:
+    try:
+        cli()
+    except ConfigError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    main()

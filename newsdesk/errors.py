@@ -1,0 +1,49 @@
+"""The small exception hierarchy; front doors translate these, nothing else branches on them."""
+
+
+class NewsdeskError(Exception):
+    """Base class: every error a user can meet carries a message that says what to do next."""
+
+    code = "error"
+
+
+class ConfigError(NewsdeskError):
+    """A setting is missing or malformed."""
+
+    code = "bad_config"
+
+
+class BadRequest(NewsdeskError):
+    """The caller asked for something malformed (question, filters, k)."""
+
+    code = "bad_request"
+
+
+class ArticleError(NewsdeskError):
+    """One input article cannot be read or is invalid; other articles are unaffected."""
+
+    code = "bad_article"
+
+    def __init__(self, message: str, source: str = "", line: int | None = None) -> None:
+        where = source + (f":{line}" if line is not None else "")
+        super().__init__(f"{where}: {message}" if where else message)
+        self.source = source
+        self.line = line
+
+
+class NotFound(NewsdeskError):
+    """The named thing (article, route) does not exist."""
+
+    code = "not_found"
+
+
+class StoreUnavailable(NewsdeskError):
+    """The index cannot be reached or has not been built yet."""
+
+    code = "store_unavailable"
+
+
+class GeneratorError(NewsdeskError):
+    """The answer generator failed; callers fall back to the extractive answer."""
+
+    code = "generator_failed"

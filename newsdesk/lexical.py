@@ -1,0 +1,68 @@
+"""Lexical side of retrieval: BM25 over chunks (bm25s) and IDF-weighted word overlap for sentences."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from newsdesk.models import Filters, Hit
+
+WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*")
+STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
+    "lrb", "rrb", "cnn", "said", "says", "say", "s", "t", "did", "does", "do", "what", "who", "whom", "when",
+    "where", "which", "why", "how", "many", "much",
+}
+_stemmer = Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed content words."""
+    words = [w.casefold() for w in WORD.findall(text)]
+    return _stemmer.stemWords([w.replace("’", "'") for w in words if w not in STOPWORDS])
+
+
+class LexicalIndex:
+    """BM25 over every current chunk, plus document frequencies for sentence overlap scores."""
+
+    def __init__(self, rows: Iterable[tuple[Hit, str, str | None, int | None]]) -> None:
+        self.hits: list[Hit] = []
+        self.meta: list[tuple[str | None, int | None]] = []
+        corpus: list[list[str]] = []
+        df: Counter[str] = Counter()
+        for hit, text, outlet, day in rows:
+            tokens = terms(text)
+            self.hits.append(hit)
+            self.meta.append((outlet, day))
+            corpus.append(tokens)
+            df.update(set(tokens))
+        self.size = len(corpus)
+        self.idf = {t: math.log(1 + (self.size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        self.default_idf = math.log(1 + (self.size + 0.5) / 0.5)
+        self.bm25 = bm25s.BM25()
+        if corpus:
+            self.bm25.index(corpus, show_progress=False)
+
+    def search(self, question: str, k: int, filters: Filters) -> list[Hit]:
+        tokens = [t for t in terms(question) if t in self.idf]
+        if not tokens or not self.size:
+            return []
+        mask = None
+        if not filters.empty:
+            mask = np.array([1.0 if filters.allows(o, d) else 0.0 for o, d in self.meta], np.float32)
+        docs, scores = self.bm25.retrieve(
+            [tokens], k=min(k, self.size), show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [
+            Hit(self.hits[i].article_id, self.hits[i].version, self.hits[i].index, float(s))
+            for i, s in zip(docs[0], scores[0], strict=True)
+            if s > 0
+        ]
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.default_idf)

@@ -1,0 +1,130 @@
+"""The service every front door calls: ask, ingest, delete, stats."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ingest.load import Loaded
+from ingest.pipeline import ChunkConfig, Ingestor, IngestReport
+from newsdesk.answer import ABSTAIN_TEXT, choose, compose
+from newsdesk.cite import make_citations
+from newsdesk.errors import BadRequest
+from newsdesk.evidence import EvidenceConfig, score_sentences
+from newsdesk.lexical import LexicalIndex
+from newsdesk.models import Answer, Article, Query, StoreStats
+from newsdesk.ports import Embedder, Generator, VectorStore
+from newsdesk.retrieve import RetrievalConfig, retrieve
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    abstain_threshold: float = 0.42
+    citations: int = 3
+    max_k: int = 10
+    max_question_chars: int = 1000
+    evidence_articles: int = 5
+    per_article: int = 2
+    revision_check_seconds: float = 2.0
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+
+
+class Service:
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        config: AnswerConfig | None = None,
+        chunking: ChunkConfig | None = None,
+        generators: dict[str, Generator] | None = None,
+        default_answerer: str = "extractive",
+    ) -> None:
+        self.embedder = embedder
+        self.store = store
+        self.config = config or AnswerConfig()
+        self.chunking = chunking or ChunkConfig()
+        self.generators = generators or {}
+        self.default_answerer = default_answerer
+        self._lexical: LexicalIndex | None = None
+        self._revision: str | None = None
+        self._checked_at = 0.0
+
+    # -- ingest -----------------------------------------------------------------
+    def ingest(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport:
+        return Ingestor(self.embedder, self.store, self.chunking).run(items, progress)
+
+    def delete(self, article_id: str) -> bool:
+        return self.store.delete(article_id)
+
+    def stats(self) -> StoreStats:
+        return self.store.stats()
+
+    # -- answer -----------------------------------------------------------------
+    def ask(self, query: Query) -> Answer:
+        question = self._checked(query)
+        timing: dict[str, float] = {}
+        started = time.perf_counter()
+        lexical = self.lexical_index()
+        search_text = " ".join((*query.context, question))
+        vector = self.embedder.embed([search_text])[0]
+        timing["embed"] = _ms(started)
+
+        mark = time.perf_counter()
+        ranked = retrieve(self.store, lexical, search_text, vector, query.filters, self.config.retrieval)
+        top = ranked[: max(10, self.config.evidence_articles)]
+        found = self.store.articles([r.article_id for r in top])
+        # A hit from an older version, or from an article being deleted, is not shown.
+        current = [r for r in top if r.article_id in found and found[r.article_id][1] == r.version]
+        timing["retrieve"] = _ms(mark)
+
+        mark = time.perf_counter()
+        evidence_ids = [r.article_id for r in current[: self.config.evidence_articles]]
+        sentences = self.store.sentences({a: found[a][1] for a in evidence_ids})
+        ranks = {a: i for i, a in enumerate(evidence_ids)}
+        scored = score_sentences(search_text, vector, sentences, ranks, lexical, self.config.evidence)
+        timing["evidence"] = _ms(mark)
+
+        articles: dict[str, Article] = {a: found[a][0] for a in evidence_ids}
+        ranked_ids = tuple(r.article_id for r in current[:10])
+        if not scored or scored[0].support < self.config.abstain_threshold:
+            timing["total"] = _ms(started)
+            return Answer(question, ABSTAIN_TEXT, True, (), ranked_ids, timing_ms=timing)
+        chosen = choose(scored, query.k, self.config.per_article)
+        citations, dropped = make_citations(chosen, articles)
+        timing["total"] = _ms(started)
+        if not citations:
+            return Answer(question, ABSTAIN_TEXT, True, (), ranked_ids, dropped, timing)
+        return Answer(question, compose(citations), False, tuple(citations), ranked_ids, dropped, timing)
+
+    def _checked(self, query: Query) -> str:
+        question = " ".join(query.question.split())
+        if not question:
+            raise BadRequest("the question is empty: send a question about the news")
+        if len(question) > self.config.max_question_chars:
+            raise BadRequest(f"the question is longer than {self.config.max_question_chars} characters: shorten it")
+        if not 1 <= query.k <= self.config.max_k:
+            raise BadRequest(f"k must be between 1 and {self.config.max_k}")
+        return question
+
+    def lexical_index(self) -> LexicalIndex:
+        """Built on first use and rebuilt when the store's revision changes (checked every few seconds)."""
+        now = time.monotonic()
+        if self._lexical is not None and now - self._checked_at < self.config.revision_check_seconds:
+            return self._lexical
+        self._checked_at = now
+        revision = self.store.revision()
+        if self._lexical is None or revision != self._revision:
+            started = time.perf_counter()
+            self._lexical = LexicalIndex(self.store.iter_chunks())
+            self._revision = revision
+            log.info("lexical index built chunks=%d ms=%.0f", self._lexical.size, _ms(started))
+        return self._lexical
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0

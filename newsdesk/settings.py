@@ -1,0 +1,89 @@
+"""The one reader of the environment: typed settings, validated at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from newsdesk.errors import ConfigError
+
+PREFIX = "NEWSDESK_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: Path = Path(".newsdesk")
+    chroma_url: str | None = None
+    index_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    manifest_check_seconds: float = 30.0
+    embedder: str = "sentence-transformers"  # or "onnx" or "hash" (tests only)
+    chunk_sentences: int = 5
+    chunk_overlap: int = 1
+    embed_batch_size: int = 64
+    abstain_threshold: float = 0.42
+    citations: int = 3
+    max_question_chars: int = 1000
+    max_k: int = 10
+    answerer: str = "extractive"
+    bedrock_model_id: str | None = None
+    bedrock_endpoint_url: str | None = None
+    bedrock_timeout_seconds: float = 20.0
+    allow_answerer_override: bool = False
+    slack_api_url: str | None = None
+    slack_dedup_table: str | None = None
+    dynamodb_endpoint_url: str | None = None
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.chunk_sentences < 1:
+            raise ConfigError(f"{PREFIX}CHUNK_SENTENCES must be at least 1, got {self.chunk_sentences}")
+        if not 0 <= self.chunk_overlap < self.chunk_sentences:
+            raise ConfigError(
+                f"{PREFIX}CHUNK_OVERLAP must be between 0 and CHUNK_SENTENCES-1, got {self.chunk_overlap}"
+            )
+        if self.embedder not in {"sentence-transformers", "onnx", "hash"}:
+            raise ConfigError(f"{PREFIX}EMBEDDER must be sentence-transformers, onnx or hash, got {self.embedder!r}")
+        if self.answerer not in {"extractive", "bedrock"}:
+            raise ConfigError(f"{PREFIX}ANSWERER must be extractive or bedrock, got {self.answerer!r}")
+        if self.answerer == "bedrock" and not self.bedrock_model_id:
+            raise ConfigError(f"{PREFIX}ANSWERER=bedrock needs {PREFIX}BEDROCK_MODEL_ID")
+        if not 1 <= self.citations <= self.max_k:
+            raise ConfigError(f"{PREFIX}CITATIONS must be between 1 and {PREFIX}MAX_K ({self.max_k})")
+
+    @property
+    def aws_region(self) -> str:
+        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read NEWSDESK_* variables; `overrides` (for example CLI options) win over the environment."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = PREFIX + f.name.upper()
+            if overrides.get(f.name) is not None:
+                values[f.name] = overrides[f.name]
+            elif env.get(name, "") != "":
+                values[f.name] = _parse(name, env[name], f.type)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _parse(name: str, raw: str, kind: object) -> object:
+    kind = str(kind)
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("bool"):
+            if raw.lower() not in {"1", "true", "yes", "0", "false", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes"}
+        if kind.startswith("Path"):
+            return Path(raw)
+    except ValueError:
+        raise ConfigError(f"{name} has a bad value {raw!r}: expected {kind.split()[0]}") from None
+    return raw
