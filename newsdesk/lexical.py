@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -19,6 +20,7 @@ STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
     "where", "which", "why", "how", "many", "much",
 }
 _stemmer = Stemmer.Stemmer("english")
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on itself
 
 
 def terms(text: str) -> list[str]:

@@ -1,0 +1,49 @@
+"""Shared fixtures: no network in tests, a fake service, and the sample articles."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.pipeline import ChunkConfig
+from newsdesk.adapters.hash_embedder import HashEmbedder
+from newsdesk.adapters.memory_store import MemoryStore
+from newsdesk.service import AnswerConfig, Service
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "articles"
+EVENTS = Path(__file__).resolve().parent / "events"
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and (host in {"localhost", "::1"} or host.startswith("127.")) or self.family == socket.AF_UNIX:
+        return _real_connect(self, address)
+    raise OSError(f"network access blocked in tests: {address!r}")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may talk to servers they start on loopback, nothing else."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def fake_service() -> Service:
+    """The real service logic over a hash embedder and an in-memory store; abstention off."""
+    return Service(HashEmbedder(), MemoryStore(), AnswerConfig(abstain_threshold=0.0), ChunkConfig(3, 1))
+
+
+@pytest.fixture
+def loaded_fake_service(fake_service: Service) -> Service:
+    from ingest.load import load_paths
+
+    report = fake_service.ingest(load_paths([str(EXAMPLES)]))
+    assert report.failed == 0, report.errors
+    return fake_service
