@@ -91,7 +91,7 @@ class Ingestor:
                 report.article_ids.append(article.id)
             else:
                 todo.append((article, version, old))
-        for (article, version, old), indexed in zip(todo, self._index(todo), strict=True):
+        for (article, _version, old), indexed in zip(todo, self._index(todo), strict=True):
             if not indexed.sentences:
                 report.failed += 1
                 report.errors.append(f"{article.id}: no sentences found in the article text")

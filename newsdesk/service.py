@@ -12,7 +12,7 @@ from ingest.pipeline import ChunkConfig, Ingestor, IngestReport
 from newsdesk.answer import ABSTAIN_TEXT, choose, compose
 from newsdesk.cite import make_citations
 from newsdesk.errors import BadRequest
-from newsdesk.evidence import EvidenceConfig, score_sentences
+from newsdesk.evidence import EvidenceConfig, ScoredSentence, score_sentences
 from newsdesk.lexical import LexicalIndex
 from newsdesk.models import Answer, Article, Query, StoreStats
 from newsdesk.ports import Embedder, Generator, VectorStore
@@ -94,12 +94,31 @@ class Service:
         if not scored or scored[0].support < self.config.abstain_threshold:
             timing["total"] = _ms(started)
             return Answer(question, ABSTAIN_TEXT, True, (), ranked_ids, timing_ms=timing)
+        answerer = query.answerer or self.default_answerer
+        if answerer != "extractive":
+            return self._generative(answerer, question, scored, articles, ranked_ids, timing, started)
         chosen = choose(scored, query.k, self.config.per_article)
         citations, dropped = make_citations(chosen, articles)
         timing["total"] = _ms(started)
         if not citations:
             return Answer(question, ABSTAIN_TEXT, True, (), ranked_ids, dropped, timing)
         return Answer(question, compose(citations), False, tuple(citations), ranked_ids, dropped, timing)
+
+    def _generative(
+        self,
+        answerer: str,
+        question: str,
+        scored: list[ScoredSentence],
+        articles: dict[str, Article],
+        ranked_ids: tuple[str, ...],
+        timing: dict[str, float],
+        started: float,
+    ) -> Answer:
+        """Answer hook for generators (Bedrock): they write prose over evidence, verified in code."""
+        generator = self.generators.get(answerer)
+        if generator is None:
+            raise BadRequest(f"the {answerer!r} answerer is not enabled on this deployment: use 'extractive'")
+        raise BadRequest(f"the {answerer!r} answerer is not wired yet")
 
     def _checked(self, query: Query) -> str:
         question = " ".join(query.question.split())
