@@ -34,6 +34,19 @@ class AnswerConfig:
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
 
 
+@dataclass
+class Evidence:
+    """Scored evidence for one question, before any answer is composed."""
+
+    question: str
+    scored: list[ScoredSentence]
+    articles: dict[str, Article]
+    ranked_ids: tuple[str, ...]
+    timing: dict[str, float]
+    started: float
+    supported: bool  # False: nothing relevant enough, so every answerer abstains
+
+
 class Service:
     def __init__(
         self,
@@ -65,7 +78,8 @@ class Service:
         return self.store.stats()
 
     # -- answer -----------------------------------------------------------------
-    def ask(self, query: Query) -> Answer:
+    def find_evidence(self, query: Query) -> Evidence:
+        """Retrieve and score evidence sentences for a question (shared by every answerer)."""
         question = self._checked(query)
         timing: dict[str, float] = {}
         started = time.perf_counter()
@@ -88,32 +102,38 @@ class Service:
         ranks = {a: i for i, a in enumerate(evidence_ids)}
         scored = score_sentences(search_text, vector, sentences, ranks, lexical, self.config.evidence)
         timing["evidence"] = _ms(mark)
+        return Evidence(
+            question=question,
+            scored=scored,
+            articles={a: found[a][0] for a in evidence_ids},
+            ranked_ids=tuple(r.article_id for r in current[:10]),
+            timing=timing,
+            started=started,
+            supported=bool(scored) and scored[0].support >= self.config.abstain_threshold,
+        )
 
-        articles: dict[str, Article] = {a: found[a][0] for a in evidence_ids}
-        ranked_ids = tuple(r.article_id for r in current[:10])
-        if not scored or scored[0].support < self.config.abstain_threshold:
-            timing["total"] = _ms(started)
-            return Answer(question, ABSTAIN_TEXT, True, (), ranked_ids, timing_ms=timing)
+    def ask(self, query: Query) -> Answer:
+        evidence = self.find_evidence(query)
         answerer = query.answerer or self.default_answerer
-        if answerer != "extractive":
-            return self._generative(answerer, question, scored, articles, ranked_ids, timing, started)
-        chosen = choose(scored, query.k, self.config.per_article)
-        citations, dropped = make_citations(chosen, articles)
-        timing["total"] = _ms(started)
-        if not citations:
-            return Answer(question, ABSTAIN_TEXT, True, (), ranked_ids, dropped, timing)
-        return Answer(question, compose(citations), False, tuple(citations), ranked_ids, dropped, timing)
+        if evidence.supported and answerer != "extractive":
+            return self._generative(answerer, query, evidence)
+        return self.extractive(query, evidence)
 
-    def _generative(
-        self,
-        answerer: str,
-        question: str,
-        scored: list[ScoredSentence],
-        articles: dict[str, Article],
-        ranked_ids: tuple[str, ...],
-        timing: dict[str, float],
-        started: float,
-    ) -> Answer:
+    def extractive(self, query: Query, evidence: Evidence) -> Answer:
+        """The default answer: the best evidence sentences, quoted verbatim and verified."""
+        timing = evidence.timing
+        if not evidence.supported:
+            timing["total"] = _ms(evidence.started)
+            return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, timing_ms=timing)
+        chosen = choose(evidence.scored, query.k, self.config.per_article)
+        citations, dropped = make_citations(chosen, evidence.articles)
+        timing["total"] = _ms(evidence.started)
+        if not citations:
+            return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, dropped, timing)
+        text = compose(citations)
+        return Answer(evidence.question, text, False, tuple(citations), evidence.ranked_ids, dropped, timing)
+
+    def _generative(self, answerer: str, query: Query, evidence: Evidence) -> Answer:
         """Answer hook for generators (Bedrock): they write prose over evidence, verified in code."""
         generator = self.generators.get(answerer)
         if generator is None:
