@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
@@ -42,7 +43,9 @@ def load_paths(paths: Iterable[str]) -> Iterator[Loaded]:
 
 
 def load_stdin() -> Iterator[Loaded]:
-    text = sys.stdin.read()
+    stream = getattr(sys.stdin, "buffer", None)
+    # Bytes, not text mode: text mode would turn CRLF into LF and the offsets would no longer match.
+    text = stream.read().decode("utf-8-sig") if stream is not None else sys.stdin.read()
     if text.lstrip().startswith("{"):
         yield from parse_jsonl(text, "<stdin>")
     else:
@@ -55,7 +58,8 @@ def load_file(path: Path) -> Iterator[Loaded]:
         yield ArticleError(f"unsupported file type {suffix or '(none)'}: use one of {', '.join(sorted(SUPPORTED))}", str(path))
         return
     try:
-        raw = path.read_text(encoding="utf-8")
+        # Decoded from bytes so line endings stay as given (read_text would normalise CRLF to LF).
+        raw = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         yield ArticleError(f"cannot read file ({exc.__class__.__name__}: {exc})", str(path))
         return
@@ -68,7 +72,8 @@ def load_file(path: Path) -> Iterator[Loaded]:
 
 
 def parse_jsonl(raw: str, source: str) -> Iterator[Loaded]:
-    for number, line in enumerate(raw.splitlines(), start=1):
+    # split("\n"), not splitlines(): JSON strings may hold raw U+2028/U+0085, which splitlines() breaks on.
+    for number, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -115,7 +120,7 @@ def split_front_matter(raw: str) -> tuple[dict[str, object] | ArticleError, str]
                 return ArticleError(f"front matter is not valid YAML: {exc}"), raw
             if not isinstance(meta, dict):
                 return ArticleError("front matter must be key: value lines"), raw
-            return {str(k): v for k, v in meta.items()}, "\n".join(lines[i + 1 :]).lstrip("\n")
+            return {str(k): v for k, v in meta.items()}, "\n".join(lines[i + 1 :]).lstrip("\r\n")
     return ArticleError("front matter starts with --- but has no closing ---"), raw
 
 
@@ -165,9 +170,18 @@ def derive_id(url: str | None, text: str) -> str:
     return "sha-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _is_iso_date(value: str) -> bool:
+    """YYYY-MM-DD, optionally with an ISO time; filters compare the first ten characters as a day."""
+    if not ISO_DAY.match(value):
+        return False
     try:
-        date.fromisoformat(value[:10])
+        if len(value) == 10:
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value)
     except ValueError:
         return False
     return True

@@ -47,3 +47,39 @@ def loaded_fake_service(fake_service: Service) -> Service:
     report = fake_service.ingest(load_paths([str(EXAMPLES)]))
     assert report.failed == 0, report.errors
     return fake_service
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Any:
+    """The packaged all-MiniLM-L6-v2, loaded once per test session (the first load takes ~8 s)."""
+    from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """No NEWSDESK_* variables from the caller's shell, and a fresh cached service before and after."""
+    import os
+
+    from newsdesk.app import service_from_env
+
+    for name in list(os.environ):
+        if name.startswith("NEWSDESK_"):
+            monkeypatch.delenv(name)
+    service_from_env.cache_clear()
+    yield monkeypatch
+    service_from_env.cache_clear()
+
+
+@pytest.fixture
+def examples_store(tmp_path: Path, real_embedder: Any) -> Path:
+    """A fresh embedded-Chroma index of the sample articles, built with the real model and default settings."""
+    from ingest.load import load_paths
+    from newsdesk.adapters.chroma_store import ChromaStore, connect
+
+    path = tmp_path / "index"
+    service = Service(real_embedder, ChromaStore(connect(path=path)))
+    report = service.ingest(load_paths([str(EXAMPLES)]))
+    assert report.failed == 0, report.errors
+    return path

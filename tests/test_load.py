@@ -1,0 +1,249 @@
+"""Loading articles: every accepted format, ids, and a clear error for every bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ingest.load import derive_id, load_paths
+from newsdesk.errors import ArticleError
+from newsdesk.models import Article
+from newsdesk.service import Service
+
+# Written for these tests: PTB-like tokens, doubled spaces, a tab, a non-breaking space and
+# a raw U+2028 inside the text, all of which must survive byte for byte.
+ODD_TEXT = (
+    "The council met on Tuesday , officials said .  `` We will not wait , '' the mayor said"
+    " -LRB- twice -RRB- .\tA vote\u00a0follows on March 3.\u2028Critics were not convinced ."
+)
+
+
+def load(*paths: Path | str) -> list[Article | ArticleError]:
+    return list(load_paths([str(p) for p in paths]))
+
+
+def articles(items: list[Article | ArticleError]) -> list[Article]:
+    return [i for i in items if isinstance(i, Article)]
+
+
+def errors(items: list[Article | ArticleError]) -> list[ArticleError]:
+    return [i for i in items if isinstance(i, ArticleError)]
+
+
+def write_jsonl(path: Path, records: list[dict[str, object] | str]) -> Path:
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_markdown_front_matter_fills_every_field(tmp_path: Path) -> None:
+    body = "# Ferry fares rise\n\nFares rise by a dollar in May.  Riders object.\n"
+    (tmp_path / "fares.md").write_text(
+        "---\ntitle: Ferry fares rise\nurl: https://example.test/fares\noutlet: Bay Post\n"
+        "published_at: 2024-04-01\n---\n" + body,
+        encoding="utf-8",
+    )
+    [article] = load(tmp_path / "fares.md")
+    assert isinstance(article, Article)
+    assert (article.title, article.url, article.outlet, article.published_at) == (
+        "Ferry fares rise", "https://example.test/fares", "Bay Post", "2024-04-01",
+    )
+    assert article.text == body
+    assert article.id == derive_id("https://example.test/fares", body)
+    assert article.id.startswith("url-")
+
+
+def test_txt_without_front_matter_is_kept_whole_and_hashed(tmp_path: Path) -> None:
+    text = "A plain note about the harbor.  It has no metadata at all.\n"
+    (tmp_path / "plain_note.txt").write_text(text, encoding="utf-8")
+    [article] = load(tmp_path / "plain_note.txt")
+    assert isinstance(article, Article)
+    assert article.text == text
+    assert article.id == derive_id(None, text) and article.id.startswith("sha-")
+    assert article.title == "plain note"  # from the file name
+    assert article.url is None and article.outlet is None and article.published_at is None
+
+
+def test_crlf_text_keeps_its_line_endings(tmp_path: Path) -> None:
+    raw = b"---\r\ntitle: Windows file\r\n---\r\nFirst line here.\r\nSecond line here.\r\n"
+    (tmp_path / "win.txt").write_bytes(raw)
+    [article] = load(tmp_path / "win.txt")
+    assert isinstance(article, Article)
+    assert article.title == "Windows file"
+    assert article.text == "First line here.\r\nSecond line here.\r\n"
+
+
+def test_html_text_and_metadata_come_from_trafilatura(tmp_path: Path) -> None:
+    (tmp_path / "story.html").write_text(
+        """<!doctype html><html><head><meta charset="utf-8"><title>Dock workers vote to strike</title>
+        <meta property="og:url" content="https://dock-news.example/strike">
+        <meta property="og:site_name" content="Dock News"><meta name="date" content="2024-05-02"></head>
+        <body><nav><a href="/">Home</a> | <a href="/sports">Sports</a></nav><article>
+        <h1>Dock workers vote to strike</h1>
+        <p>Dock workers at the east terminal voted on Thursday to strike from Monday over pay and overtime rules.</p>
+        <p>The union said 412 of its 450 members took part and that nine in ten backed the walkout.</p>
+        </article><footer>Copyright Dock News</footer></body></html>""",
+        encoding="utf-8",
+    )
+    [article] = load(tmp_path / "story.html")
+    assert isinstance(article, Article)
+    assert article.title == "Dock workers vote to strike"
+    assert article.url == "https://dock-news.example/strike"
+    assert article.outlet == "Dock News"
+    assert article.published_at == "2024-05-02"
+    assert "412 of its 450 members" in article.text
+    assert "Sports" not in article.text and "Copyright" not in article.text and "<p>" not in article.text
+
+
+def test_jsonl_keeps_id_maps_source_and_text_byte_for_byte(tmp_path: Path) -> None:
+    record = {"id": "wire-0042", "title": "Council vote", "text": ODD_TEXT, "url": "https://wire.example/42",
+              "published_at": "2024-03-02", "source": "Wire Service"}
+    path = write_jsonl(tmp_path / "wire.jsonl", [record, {"id": 7, "text": "Second story text here."}])
+    first, second = load(path)
+    assert isinstance(first, Article) and isinstance(second, Article)
+    assert first.id == "wire-0042"
+    assert first.outlet == "Wire Service"
+    assert first.text == ODD_TEXT  # the raw U+2028 did not split the line
+    assert (first.title, first.url, first.published_at) == ("Council vote", "https://wire.example/42", "2024-03-02")
+    assert second.id == "7"
+
+
+def test_jsonl_without_id_derives_it_from_url_then_text(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "a.jsonl", [{"text": "Story one.", "url": "https://x.example/1"}, {"text": "Story two."}])
+    one, two = load(path)
+    assert isinstance(one, Article) and isinstance(two, Article)
+    assert one.id == derive_id("https://x.example/1", "Story one.")
+    assert two.id == derive_id(None, "Story two.")
+    # The same URL gives the same id even when the text is edited, so an edit replaces the old version.
+    assert derive_id("https://x.example/1", "Edited story one.") == one.id
+
+
+def test_folders_are_read_recursively_and_skip_other_files(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "top.txt").write_text("Top level story text.", encoding="utf-8")
+    (tmp_path / "a" / "mid.md").write_text("Middle story text.", encoding="utf-8")
+    write_jsonl(tmp_path / "a" / "b" / "deep.jsonl", [{"id": "deep-1", "text": "Deep story text."}])
+    (tmp_path / "a" / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "a" / ".hidden.txt").write_text("Hidden text.", encoding="utf-8")
+    items = load(tmp_path)
+    assert not errors(items)
+    assert sorted(a.text for a in articles(items)) == ["Deep story text.", "Middle story text.", "Top level story text."]
+
+
+def test_stdin_reads_jsonl_or_a_single_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    jsonl = json.dumps({"id": "in-1", "text": ODD_TEXT}, ensure_ascii=False) + "\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(jsonl.encode("utf-8")), encoding="utf-8"))
+    [article] = load("-")
+    assert isinstance(article, Article) and article.id == "in-1" and article.text == ODD_TEXT
+
+    text = "---\ntitle: Piped\n---\nA story piped in.\r\nSecond line.\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode("utf-8")), encoding="utf-8"))
+    [article] = load("-")
+    assert isinstance(article, Article) and article.title == "Piped"
+    assert article.text == "A story piped in.\r\nSecond line.\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [("2024-03-05", "2024-03-05"), ("2024-03-05T08:30:00Z", "2024-03-05T08:30:00Z"), ("2024-03-05 08:30", "2024-03-05 08:30")],
+)
+def test_good_published_at_is_kept(tmp_path: Path, value: str, stored: str) -> None:
+    [article] = load(write_jsonl(tmp_path / "d.jsonl", [{"text": "Dated story.", "published_at": value}]))
+    assert isinstance(article, Article) and article.published_at == stored
+    assert article.published_day == 20240305
+
+
+# -- bad input: one clear error naming the file (and line), the others still load ---------------------
+
+
+def assert_one_error(items: list[Article | ArticleError], where: str, *words: str) -> ArticleError:
+    [error] = errors(items)
+    message = str(error)
+    assert message.startswith(where + ": "), message
+    for word in words:
+        assert word in message, message
+    return error
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("{not json", ("invalid JSON",)),
+        ('{"title": "no text here"}', ("missing", "'text'")),
+        ('{"text": "   \\n  "}', ("empty",)),
+        ('{"text": 42}', ("'text' must be a string",)),
+        ('["a", "list"]', ("JSON object",)),
+        ('{"text": "Fine.", "published_at": "March 5th"}', ("published_at", "March 5th")),
+        ('{"text": "Fine.", "published_at": "20240305"}', ("published_at",)),
+        ('{"text": "Fine.", "published_at": "2024-02-30"}', ("published_at",)),
+        ('{"text": "Fine.", "published_at": "2024-03-05garbage"}', ("published_at",)),
+        ('{"text": "Fine.", "title": ["a", "list"]}', ("'title' must be a string",)),
+    ],
+)
+def test_bad_jsonl_line_names_file_and_line(tmp_path: Path, line: str, words: tuple[str, ...]) -> None:
+    records = [{"id": "good-1", "text": "Good one."}, line, {"id": "good-2", "text": "Good two."}]
+    path = write_jsonl(tmp_path / "mixed.jsonl", records)
+    items = load(path)
+    error = assert_one_error(items, f"{path}:2", *words)
+    assert error.source == str(path) and error.line == 2
+    assert [a.id for a in articles(items)] == ["good-1", "good-2"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("empty.txt", "", ("empty",)),
+        ("only_meta.md", "---\ntitle: Nothing below\n---\n\n", ("empty",)),
+        ("unclosed.md", "---\ntitle: Never closed\nbody text\n", ("no closing ---",)),
+        ("badyaml.md", "---\ntitle: [unclosed\n---\nBody.\n", ("front matter",)),
+        ("baddate.md", "---\npublished_at: yesterday\n---\nBody text here.\n", ("published_at", "yesterday")),
+        ("notes.docx", "Some text.", ("unsupported file type .docx",)),
+        ("empty.html", "<html><head><title>Nothing</title></head><body></body></html>", ("no article text",)),
+    ],
+)
+def test_bad_file_names_the_file(tmp_path: Path, name: str, content: str, words: tuple[str, ...]) -> None:
+    (tmp_path / "good.txt").write_text("A good story.", encoding="utf-8")
+    bad = tmp_path / name
+    bad.write_text(content, encoding="utf-8")
+    items = load(tmp_path / "good.txt", bad)
+    assert_one_error(items, str(bad), *words)
+    assert [a.text for a in articles(items)] == ["A good story."]
+
+
+def test_undecodable_and_unreadable_files_name_the_file(tmp_path: Path) -> None:
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("Caf\u00e9 story.".encode("latin-1"))
+    assert_one_error(load(latin), str(latin), "cannot read file")
+
+    locked = tmp_path / "locked.txt"
+    locked.write_text("Secret story.", encoding="utf-8")
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running as root: permissions do not stop reads")
+        assert_one_error(load(locked), str(locked), "cannot read file")
+    finally:
+        locked.chmod(0o644)
+
+
+def test_missing_path_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    assert_one_error(load(missing), str(missing), "no such file")
+
+
+def test_bad_article_stores_nothing_and_others_are_ingested(tmp_path: Path, fake_service: Service) -> None:
+    path = write_jsonl(
+        tmp_path / "batch.jsonl",
+        [{"id": "ok-1", "text": "The first story is fine."}, {"id": "bad-1", "title": "No text"},
+         '{"id": "bad-2", "text": ', {"id": "ok-2", "text": "The second story is fine too."}],
+    )
+    report = fake_service.ingest(load_paths([str(path)]))
+    assert (report.added, report.failed) == (2, 2)
+    assert [e.split(": ")[0] for e in report.errors] == [f"{path}:2", f"{path}:3"]
+    assert sorted(report.article_ids) == ["ok-1", "ok-2"]
+    assert fake_service.store.version_of("bad-1") is None and fake_service.store.version_of("bad-2") is None
+    assert fake_service.stats().articles == 2
