@@ -1,0 +1,34 @@
+"""The store contract against the in-memory fake and real embedded Chroma, so the fake cannot drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsdesk.adapters.chroma_store import ChromaStore, connect
+from newsdesk.adapters.memory_store import MemoryStore
+from newsdesk.ports import VectorStore
+from tests.store_contract import STORM, StoreContract, make_indexed, unit
+
+
+class TestMemoryStore(StoreContract):
+    @pytest.fixture
+    def store(self) -> VectorStore:
+        return MemoryStore()
+
+
+class TestEmbeddedChroma(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> VectorStore:
+        return ChromaStore(connect(path=tmp_path / "chroma"))
+
+
+def test_chroma_index_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "chroma"
+    written = make_indexed("storm", STORM, unit(1))
+    ChromaStore(connect(path=path)).write(written)
+    reopened = ChromaStore(connect(path=path))
+    assert reopened.version_of("storm") == "v1"
+    assert reopened.articles(["storm"])["storm"] == (written.article, "v1")
+    assert reopened.stats().sentences == len(STORM)
