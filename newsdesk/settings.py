@@ -19,6 +19,8 @@ class Settings:
     index_bucket: str | None = None
     s3_endpoint_url: str | None = None
     manifest_check_seconds: float = 30.0
+    snapshot_dir: Path | None = None  # where S3 snapshots are unpacked; default <system temp dir>/newsdesk
+    onnx_dir: Path | None = None  # the `newsdesk export-onnx` output used by NEWSDESK_EMBEDDER=onnx
     embedder: str = "sentence-transformers"  # or "onnx" or "hash" (tests only)
     chunk_sentences: int = 5
     chunk_overlap: int = 1
