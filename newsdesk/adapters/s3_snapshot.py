@@ -1,0 +1,59 @@
+"""S3 adapter: the blob calls index snapshots need, and reading article objects for S3-triggered ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from newsdesk.errors import StoreUnavailable
+
+
+def s3_client(endpoint_url: str | None, region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=30)
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+
+
+def _missing(exc: Exception) -> bool:
+    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    return code in {"NoSuchKey", "404", "NotFound"}
+
+
+class S3Blobs:
+    """One bucket; keys are full object keys."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.where = f"s3://{bucket}"
+
+    def get_bytes(self, key: str) -> bytes | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise StoreUnavailable(f"cannot read {self.where}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"cannot reach {self.where} ({exc}): check NEWSDESK_S3_ENDPOINT_URL and credentials") from exc
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        self._call(key, lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type))
+
+    def download(self, key: str, path: Path) -> None:
+        self._call(key, lambda: self.client.download_file(self.bucket, key, str(path)))
+
+    def upload(self, path: Path, key: str) -> None:
+        self._call(key, lambda: self.client.upload_file(str(path), self.bucket, key))
+
+    def _call(self, key: str, action: Any) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            action()
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(f"S3 call on {self.where}/{key} failed: {exc}") from exc

@@ -1,0 +1,158 @@
+"""S3 object events to index changes: the object's current content is ingested, a missing object is deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote_plus
+
+from ingest.load import HTML_TYPES, JSONL_TYPES, TEXT_TYPES, Loaded, derive_id, parse_html, parse_jsonl, parse_text
+from newsdesk.errors import ArticleError
+from newsdesk.models import Article
+from newsdesk.service import Service
+
+log = logging.getLogger(__name__)
+
+SOURCES_FILE = "newsdesk-s3-sources.json"  # lives inside the index folder, so it travels with each snapshot
+MAX_OBJECT_BYTES = 50_000_000
+
+# Reads an object's bytes, or None when it no longer exists.
+ReadObject = Callable[[str, str], bytes | None]
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    bucket: str
+    key: str
+    event: str  # the S3 event name, e.g. ObjectCreated:Put; informational, the bucket's current state wins
+
+
+@dataclass
+class EventReport:
+    ingested: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    bad_objects: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    sources_changed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """Whether the index folder differs from the snapshot it came from (so a new one is needed)."""
+        return bool(self.ingested or self.deleted or self.sources_changed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ingested": self.ingested, "unchanged": self.unchanged, "deleted": self.deleted,
+                "bad_objects": self.bad_objects, "errors": self.errors}
+
+
+def parse_s3_event(event: dict[str, Any]) -> list[ObjectChange]:
+    """The object changes in an S3 notification event (keys arrive URL-encoded, '+' for spaces)."""
+    changes = []
+    for record in event.get("Records") or []:
+        s3 = record.get("s3") or {}
+        bucket = (s3.get("bucket") or {}).get("name")
+        key = (s3.get("object") or {}).get("key")
+        if record.get("eventSource") != "aws:s3" or not bucket or not key:
+            log.warning("skipping a record that is not an S3 object event: %s", str(record)[:200])
+            continue
+        changes.append(ObjectChange(str(bucket), unquote_plus(str(key)), str(record.get("eventName", ""))))
+    return changes
+
+
+def article_id_for_key(key: str) -> str:
+    return "s3-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def load_object(key: str, raw: bytes) -> list[Loaded]:
+    """Parse an object like the CLI parses a file of the same type; the key is the source name.
+
+    A single-article file (.txt/.md/.html) keeps an explicit `id` or a URL-derived id; otherwise its id
+    comes from the key, so editing the text replaces the article instead of adding a second one.
+    """
+    suffix = PurePosixPath(key).suffix.lower()
+    if len(raw) > MAX_OBJECT_BYTES:
+        return [ArticleError(f"the object is larger than {MAX_OBJECT_BYTES:,} bytes", key)]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [ArticleError(f"the object is not UTF-8 text ({exc})", key)]
+    if suffix in JSONL_TYPES:
+        return list(parse_jsonl(text, key))
+    if suffix in HTML_TYPES:
+        item = parse_html(text, key)
+    elif suffix in TEXT_TYPES:
+        title = PurePosixPath(key).stem.replace("-", " ").replace("_", " ")
+        item = parse_text(text, key, default_title=title)
+    else:
+        supported = ", ".join(sorted(TEXT_TYPES | HTML_TYPES | JSONL_TYPES))
+        return [ArticleError(f"unsupported file type {suffix or '(none)'}: use one of {supported}", key)]
+    if isinstance(item, Article) and item.id == derive_id(None, item.text) and not item.url:
+        item = replace(item, id=article_id_for_key(key))
+    return [item]
+
+
+class SourceMap:
+    """Which article ids each object key produced, so removing (or shrinking) an object removes its articles."""
+
+    def __init__(self, ids_by_key: dict[str, list[str]] | None = None) -> None:
+        self.ids_by_key = ids_by_key or {}
+
+    @classmethod
+    def load(cls, folder: Path) -> SourceMap:
+        path = folder / SOURCES_FILE
+        return cls(json.loads(path.read_text()) if path.exists() else {})
+
+    def save(self, folder: Path) -> None:
+        tmp = folder / (SOURCES_FILE + ".tmp")
+        tmp.write_text(json.dumps(self.ids_by_key, indent=1, sort_keys=True))
+        tmp.replace(folder / SOURCES_FILE)
+
+    def claimed_elsewhere(self, article_id: str, key: str) -> bool:
+        return any(article_id in ids for k, ids in self.ids_by_key.items() if k != key)
+
+
+def apply_changes(service: Service, changes: Iterable[ObjectChange], read: ReadObject, sources: SourceMap) -> EventReport:
+    """Bring the index in line with each changed key's current content; a bad object never harms the index."""
+    report = EventReport()
+    mapped_before = json.dumps(sources.ids_by_key, sort_keys=True)
+    latest = {(c.bucket, c.key): c for c in changes if not c.key.endswith("/")}  # folder markers carry no article
+    for change in latest.values():
+        raw = read(change.bucket, change.key)
+        if raw is None:
+            _drop(service, change.key, sources.ids_by_key.pop(change.key, []), sources, report)
+            continue
+        items = load_object(change.key, raw)
+        bad = [str(i) for i in items if isinstance(i, ArticleError)]
+        good = [i for i in items if isinstance(i, Article)]
+        if bad:
+            log.error("bad object bucket=%s key=%s errors=%s", change.bucket, change.key, "; ".join(bad[:5]))
+            report.errors.extend(bad)
+        if not good:
+            report.bad_objects.append(change.key)
+            continue
+        result = service.ingest(good)
+        report.ingested += result.added + result.updated
+        report.unchanged += result.unchanged
+        report.errors.extend(result.errors)
+        before = sources.ids_by_key.get(change.key, [])
+        now = sorted(set(result.article_ids) | (set(before) if bad or result.failed else set()))
+        sources.ids_by_key[change.key] = now
+        # Articles the object no longer holds go too (only when every part of it was read cleanly).
+        _drop(service, change.key, [i for i in before if i not in now], sources, report)
+        log.info("object ingested key=%s added=%d updated=%d unchanged=%d failed=%d", change.key,
+                 result.added, result.updated, result.unchanged, result.failed)
+    report.sources_changed = json.dumps(sources.ids_by_key, sort_keys=True) != mapped_before
+    return report
+
+
+def _drop(service: Service, key: str, ids: list[str], sources: SourceMap, report: EventReport) -> None:
+    for article_id in ids:
+        if not sources.claimed_elsewhere(article_id, key) and service.delete(article_id):
+            report.deleted += 1
+            log.info("article deleted key=%s article_id=%s", key, article_id)
