@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
+from newsdesk.models import Article, Citation, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 
 
 class Embedder(Protocol):
@@ -46,9 +47,21 @@ class VectorStore(Protocol):
     def stats(self) -> StoreStats: ...
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A generator's reply before verification, with the token counts it cost."""
+
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 class Generator(Protocol):
-    """Writes an answer from numbered evidence sentences (for example an LLM)."""
+    """Writes an answer from evidence sentences numbered S1..Sn by their `n` (for example an LLM).
+
+    Raises newsdesk.errors.GeneratorError when it cannot answer; the service then falls back.
+    """
 
     name: str
 
-    def generate(self, question: str, evidence: Sequence[str], labels: Sequence[str]) -> str: ...
+    def generate(self, question: str, sources: Sequence[Citation]) -> Draft: ...

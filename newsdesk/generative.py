@@ -1,0 +1,187 @@
+"""Generative answers: number the evidence, prompt a generator, keep only what the sources support."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from ingest.sentences import split_sentences
+from newsdesk.answer import ABSTAIN_TEXT, choose
+from newsdesk.cite import make_citations, verified
+from newsdesk.errors import GeneratorError
+from newsdesk.models import Answer, Article, Citation, Query
+from newsdesk.ports import Generator
+from newsdesk.prompts import load
+
+if TYPE_CHECKING:
+    from newsdesk.service import Evidence
+
+log = logging.getLogger(__name__)
+
+CANNOT_ANSWER = "The sources do not answer this question."
+MAX_SOURCES = 8  # sentences shown to the model; the answer cites a subset
+PER_ARTICLE = 3
+MAX_SENTENCES = 5
+
+BRACKET = re.compile(r"\s*\[([^\[\]\n]{1,60})\]")
+MARKER_BODY = re.compile(r"\s*S?\d+(?:\s*(?:[,;]|and)?\s*S?\d+)*\s*", re.I)
+MARKER_ID = re.compile(r"S?\d+", re.I)
+# A sentence ends after its marker group (and any punctuation) when more text follows.
+AFTER_MARKERS = re.compile(r"\](?:[.!?][\"'”’)]*)?(?=\s+[^\s\[])")
+BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+class GenerationFailed(GeneratorError):
+    """A generator failure with a short machine-readable reason (throttled, timeout, ...)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A reply after verification: supported sentences, what was removed, and why."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    unsupported: tuple[str, ...]
+    dropped: int  # markers removed because they named no provided, verified sentence
+    abstained: bool
+
+
+def number_sources(evidence: Evidence, k: int) -> tuple[list[Citation], int]:
+    """The evidence sentences shown to the model as S1..Sn, each verified at its offsets."""
+    chosen = choose(evidence.scored, max(k, MAX_SOURCES), PER_ARTICLE)
+    return make_citations(chosen, evidence.articles)
+
+
+def label(source: Citation) -> str:
+    return f"S{source.n}"
+
+
+def render_sources(sources: Sequence[Citation]) -> str:
+    line = load("source")
+    return "\n".join(
+        line.render(label=label(s), outlet=_quoted(s.outlet or "unknown outlet"),
+                    published_at=_quoted(s.published_at or "undated"), sentence=_quoted(s.sentence))
+        for s in sources
+    )
+
+
+def render_messages(question: str, sources: Sequence[Citation]) -> tuple[str, str]:
+    """The system and user messages for one question."""
+    system = load("system").render(max_sentences=MAX_SENTENCES, cannot_answer=CANNOT_ANSWER)
+    user = load("answer").render(question=_quoted(question), sources=render_sources(sources), cannot_answer=CANNOT_ANSWER)
+    return system, user
+
+
+def _quoted(text: str) -> str:
+    """One line of quoted data that cannot close the SOURCES block or fake a source line."""
+    flat = " ".join(text.split())
+    return flat.replace("<<<", "‹‹‹").replace(">>>", "›››").replace('"', "'")
+
+
+def verify(reply: str, sources: Sequence[Citation], articles: dict[str, Article]) -> Verified:
+    """Parse the reply's markers and keep only sentences backed by a provided, verified source."""
+    by_label = {label(s).casefold(): s for s in sources
+                if verified(articles.get(s.article_id), s.sentence, s.start, s.end)}
+    cited: dict[str, Citation] = {}
+    kept: list[str] = []
+    unsupported: list[str] = []
+    dropped = 0
+    saw_cannot_answer = False
+    for sentence in split_reply(reply):
+        ids = [m.casefold() for body in _marker_bodies(sentence) for m in MARKER_ID.findall(body)]
+        valid = list(dict.fromkeys(i for i in ids if i in by_label))
+        dropped += sum(1 for i in ids if i not in by_label)
+        plain = strip_markers(sentence)
+        if _is_cannot_answer(plain):
+            saw_cannot_answer = True
+            continue
+        if not plain:
+            continue
+        if not valid:
+            unsupported.append(plain)
+            continue
+        numbers = []
+        for i in valid:
+            source = cited.setdefault(i, replace(by_label[i], n=len(cited) + 1))
+            numbers.append(source.n)
+        kept.append(plain + " " + "".join(f"[{n}]" for n in numbers))
+    abstained = not kept and saw_cannot_answer
+    return Verified(" ".join(kept), tuple(cited.values()), tuple(unsupported), dropped, abstained)
+
+
+def split_reply(reply: str) -> list[str]:
+    """Sentences of a reply; marker groups stay with the sentence they end."""
+    pieces = AFTER_MARKERS.sub(lambda m: m.group(0) + "\n", reply)
+    sentences: list[str] = []
+    for s in split_sentences("reply", "\n".join(BULLET.sub("", line) for line in pieces.split("\n"))):
+        if sentences and not strip_markers(s.text).strip(".!?;:, "):
+            sentences[-1] += " " + s.text  # a marker group on its own belongs to the sentence before
+        else:
+            sentences.append(s.text)
+    return sentences
+
+
+def _marker_bodies(sentence: str) -> list[str]:
+    return [m.group(1) for m in BRACKET.finditer(sentence) if MARKER_BODY.fullmatch(m.group(1))]
+
+
+def strip_markers(sentence: str) -> str:
+    text = BRACKET.sub(lambda m: "" if MARKER_BODY.fullmatch(m.group(1)) else m.group(0), sentence)
+    return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split())).strip()
+
+
+def _is_cannot_answer(text: str) -> bool:
+    return _canonical(text) == _canonical(CANNOT_ANSWER)
+
+
+def _canonical(text: str) -> str:
+    return " ".join(text.casefold().replace("’", "'").split()).strip(" .!\"'")
+
+
+def generate_answer(generator: Generator, query: Query, evidence: Evidence, extractive: Callable[[], Answer]) -> Answer:
+    """Answer with the generator, verified; on any GeneratorError, the extractive answer with a reason."""
+    sources, unverifiable = number_sources(evidence, query.k)
+    started = time.perf_counter()
+    try:
+        if not sources:
+            raise GenerationFailed("no_verified_sources", "no evidence sentence could be verified at its offsets")
+        draft = generator.generate(evidence.question, sources)
+        if not draft.text.strip():
+            raise GenerationFailed("malformed_reply", "the generator returned no text")
+    except GeneratorError as exc:
+        reason = getattr(exc, "reason", exc.code)
+        log.warning("generator failed answerer=%s reason=%s fallback=extractive error=%s", generator.name, reason, exc)
+        return replace(extractive(), fallback=reason)
+    evidence.timing["generate"] = (time.perf_counter() - started) * 1000.0
+    checked = verify(draft.text, sources, evidence.articles)
+    dropped = checked.dropped + unverifiable
+    log.info(
+        "generative answer answerer=%s sources=%d cited=%d dropped_markers=%d unsupported=%d abstained=%s "
+        "input_tokens=%d output_tokens=%d",
+        generator.name, len(sources), len(checked.citations), checked.dropped, len(checked.unsupported),
+        checked.abstained, draft.input_tokens, draft.output_tokens,
+    )
+    if checked.abstained:
+        return _answer(evidence, ABSTAIN_TEXT, True, (), dropped, generator.name)
+    if not checked.citations:
+        # Nothing the model wrote is backed by a source: show the verified quotes instead.
+        fallback = extractive()
+        return replace(fallback, fallback="unsupported_reply", unsupported=checked.unsupported,
+                       dropped_citations=fallback.dropped_citations + dropped)
+    return replace(_answer(evidence, checked.text, False, checked.citations, dropped, generator.name),
+                   unsupported=checked.unsupported)
+
+
+def _answer(evidence: Evidence, text: str, abstained: bool, citations: tuple[Citation, ...], dropped: int,
+            answerer: str) -> Answer:
+    evidence.timing["total"] = (time.perf_counter() - evidence.started) * 1000.0
+    return Answer(evidence.question, text, abstained, citations, evidence.ranked_ids, dropped,
+                  evidence.timing, answerer=answerer)
