@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ingest.pipeline import ChunkConfig
 from newsdesk.errors import ConfigError
-from newsdesk.ports import Embedder, VectorStore
+from newsdesk.ports import Embedder, Generator, VectorStore
 from newsdesk.service import AnswerConfig, Service
 from newsdesk.settings import Settings
 
@@ -58,7 +58,22 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
             max_question_chars=settings.max_question_chars,
         ),
         chunking=ChunkConfig(settings.chunk_sentences, settings.chunk_overlap),
+        generators=build_generators(settings),
+        default_answerer=settings.answerer,
     )
+
+
+def build_generators(settings: Settings) -> dict[str, Generator]:
+    """Bedrock when it is the default, or when requests may pick it (NEWSDESK_ALLOW_ANSWERER_OVERRIDE)."""
+    wanted = settings.answerer == "bedrock" or (settings.bedrock_model_id and settings.allow_answerer_override)
+    if not wanted or not settings.bedrock_model_id:
+        return {}
+    from newsdesk.adapters.bedrock import BedrockGenerator
+
+    return {"bedrock": BedrockGenerator(
+        settings.bedrock_model_id, settings.aws_region, settings.bedrock_endpoint_url,
+        settings.bedrock_timeout_seconds, settings.bedrock_max_attempts,
+    )}
 
 
 @lru_cache(maxsize=1)

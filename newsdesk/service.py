@@ -135,10 +135,16 @@ class Service:
 
     def _generative(self, answerer: str, query: Query, evidence: Evidence) -> Answer:
         """Answer hook for generators (Bedrock): they write prose over evidence, verified in code."""
+        from newsdesk.generative import generate_answer
+
         generator = self.generators.get(answerer)
         if generator is None:
-            raise BadRequest(f"the {answerer!r} answerer is not enabled on this deployment: use 'extractive'")
-        raise BadRequest(f"the {answerer!r} answerer is not wired yet")
+            raise BadRequest(
+                f"the {answerer!r} answerer is not enabled on this deployment: use 'extractive' "
+                "(operators enable it with NEWSDESK_BEDROCK_MODEL_ID and NEWSDESK_ANSWERER=bedrock, "
+                "or NEWSDESK_ALLOW_ANSWERER_OVERRIDE=true for per-request choice)"
+            )
+        return generate_answer(generator, query, evidence, lambda: self.extractive(query, evidence))
 
     def _checked(self, query: Query) -> str:
         question = " ".join(query.question.split())

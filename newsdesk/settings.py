@@ -33,6 +33,7 @@ class Settings:
     bedrock_model_id: str | None = None
     bedrock_endpoint_url: str | None = None
     bedrock_timeout_seconds: float = 20.0
+    bedrock_max_attempts: int = 2  # botocore standard retries, including the first call
     allow_answerer_override: bool = False
     slack_api_url: str | None = None
     slack_dedup_table: str | None = None
@@ -52,6 +53,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}ANSWERER must be extractive or bedrock, got {self.answerer!r}")
         if self.answerer == "bedrock" and not self.bedrock_model_id:
             raise ConfigError(f"{PREFIX}ANSWERER=bedrock needs {PREFIX}BEDROCK_MODEL_ID")
+        if self.bedrock_timeout_seconds <= 0 or self.bedrock_max_attempts < 1:
+            raise ConfigError(f"{PREFIX}BEDROCK_TIMEOUT_SECONDS must be > 0 and {PREFIX}BEDROCK_MAX_ATTEMPTS >= 1")
         if not 1 <= self.citations <= self.max_k:
             raise ConfigError(f"{PREFIX}CITATIONS must be between 1 and {PREFIX}MAX_K ({self.max_k})")
 
