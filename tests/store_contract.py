@@ -106,6 +106,7 @@ class StoreContract:
         assert set(got) == {"odd", "bare"}
         assert got["odd"] == (indexed.article, "v1")  # every field, text byte for byte
         assert got["bare"] == (undated.article, "v1")
+        assert set(store.articles(["odd", "odd", "bare", "odd"])) == {"odd", "bare"}  # repeated ids are fine
 
     def test_sentences_come_back_with_offsets_and_vectors(self, three: VectorStore) -> None:
         got = three.sentences({"storm": "v1", "library": "v1"})

@@ -125,7 +125,8 @@ class ChromaStore:
     def articles(self, ids: Sequence[str]) -> dict[str, tuple[Article, str]]:
         if not ids:
             return {}
-        got = self._articles.get(ids=list(ids), include=["metadatas", "documents"])
+        # Chroma rejects repeated ids in get(); the port allows them (and MemoryStore accepts them).
+        got = self._articles.get(ids=list(dict.fromkeys(ids)), include=["metadatas", "documents"])
         return {
             i: (_article(i, text, meta), str(meta["version"]))
             for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
