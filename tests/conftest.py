@@ -72,13 +72,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Any:
     service_from_env.cache_clear()
 
 
-@pytest.fixture
-def examples_store(tmp_path: Path, real_embedder: Any) -> Path:
-    """A fresh embedded-Chroma index of the sample articles, built with the real model and default settings."""
+@pytest.fixture(scope="session")
+def examples_store(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
+    """An embedded-Chroma index of the sample articles (real model, default settings), shared: do not modify it."""
     from ingest.load import load_paths
     from newsdesk.adapters.chroma_store import ChromaStore, connect
 
-    path = tmp_path / "index"
+    path = tmp_path_factory.mktemp("examples") / "index"
     service = Service(real_embedder, ChromaStore(connect(path=path)))
     report = service.ingest(load_paths([str(EXAMPLES)]))
     assert report.failed == 0, report.errors
