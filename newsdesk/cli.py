@@ -205,6 +205,57 @@ def eval_command(dataset_dir: Path, corpus: Path | None, store: Path | None, out
             click.echo(f"{key:28} {value:.3f}" if isinstance(value, float) else f"{key:28} {value}")
 
 
+@cli.command()
+@store_option
+@click.option("--bucket", envvar="NEWSDESK_INDEX_BUCKET", help="S3 bucket for the index [env NEWSDESK_INDEX_BUCKET].")
+@click.option("--json", "as_json", is_flag=True, help="Print the new manifest as JSON.")
+def publish(store: Path | None, bucket: str | None, as_json: bool) -> None:
+    """Upload the local index (--store) to S3 as a new version and point the manifest at it.
+
+    \b
+    Seeds (or replaces) what the Lambda functions serve; they pick it up within
+    NEWSDESK_MANIFEST_CHECK_SECONDS, no redeploy needed.
+      newsdesk ingest corpus.jsonl --store ./index
+      newsdesk publish --store ./index --bucket my-newsdesk-index
+    """
+    from newsdesk.app import index_blobs
+    from newsdesk.snapshot import publish as publish_snapshot
+    from newsdesk.snapshot import read_manifest
+
+    try:
+        settings = Settings.from_env(store=store, index_bucket=bucket)
+        blobs = index_blobs(settings)
+        previous = read_manifest(blobs)
+        manifest = publish_snapshot(blobs, settings.store, parent=previous.version if previous else None)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(manifest.to_json().decode("utf-8"))
+        return
+    click.echo(f"published {settings.store} as version {manifest.version} ({manifest.bytes:,} bytes) "
+               f"to {blobs.where}/{manifest.key}")
+
+
+@cli.command(name="export-onnx")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_ONNX_DIR", required=True,
+              help="Folder for model.onnx and tokenizer.json [env NEWSDESK_ONNX_DIR].")
+def export_onnx_command(out: Path) -> None:
+    """Export the packaged embedding model to ONNX for NEWSDESK_EMBEDDER=onnx (needs torch; run at build time).
+
+    \b
+      newsdesk export-onnx --out ~/.cache/newsdesk/onnx-all-MiniLM-L6-v2
+    """
+    from newsdesk.adapters.onnx_export import export_onnx
+
+    try:
+        folder = export_onnx(out)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    click.echo(f"exported the ONNX model to {folder}")
+
+
 def main() -> None:
     try:
         cli()

@@ -1,0 +1,117 @@
+"""Index snapshots in S3 (moto server): publish, load into a fresh folder, swap to newer versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from ingest.load import load_paths
+from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
+from newsdesk.app import build_service
+from newsdesk.cli import cli
+from newsdesk.errors import StoreUnavailable
+from newsdesk.models import Article, Query
+from newsdesk.settings import Settings
+from newsdesk.snapshot import read_manifest
+from tests.conftest import EXAMPLES
+from tests.moto_fixtures import aws_env, moto_url  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.server, pytest.mark.usefixtures("aws_env")]
+QUESTION = "How many homes lost power in the storm?"
+
+
+@pytest.fixture
+def bucket(moto_url: str, request: pytest.FixtureRequest) -> str:  # noqa: F811
+    name = "index-" + request.node.name.lower().replace("_", "-")[:40]
+    boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+def settings_for(tmp: Path, moto: str, bucket: str, **extra: Any) -> Settings:
+    return Settings.from_env({}, embedder="hash", abstain_threshold=0.0, s3_endpoint_url=moto, index_bucket=bucket,
+                             snapshot_dir=tmp / "snapshots", **extra)
+
+
+def local_index(folder: Path, paths: list[str]) -> None:
+    service = build_service(Settings.from_env({}, embedder="hash", store=folder))
+    assert service.ingest(load_paths(paths)).failed == 0
+    service.store.client.close()  # type: ignore[attr-defined]
+
+
+def publish_cli(folder: Path, moto: str, bucket: str) -> dict[str, Any]:
+    env = {"NEWSDESK_S3_ENDPOINT_URL": moto, "NEWSDESK_EMBEDDER": "hash"}
+    result = CliRunner().invoke(cli, ["publish", "--store", str(folder), "--bucket", bucket, "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.output))
+
+
+def test_no_manifest_is_a_clear_error(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+    with pytest.raises(StoreUnavailable, match="newsdesk publish"):
+        build_service(settings_for(tmp_path, moto_url, bucket))
+
+
+def test_publish_then_query_from_the_snapshot(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+    local_index(tmp_path / "local", [str(EXAMPLES)])
+    published = publish_cli(tmp_path / "local", moto_url, bucket)
+
+    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
+    manifest = read_manifest(blobs)
+    assert manifest is not None and manifest.version == published["version"]
+    assert manifest.key == f"index/versions/{manifest.version}.tar.gz" and blobs.get_bytes(manifest.key)
+
+    service = build_service(settings_for(tmp_path, moto_url, bucket))
+    answer = service.ask(Query(QUESTION))
+    assert any("homes" in c.sentence for c in answer.citations)
+    local = build_service(Settings.from_env({}, embedder="hash", store=tmp_path / "local"))
+    assert service.stats() == local.stats()
+    assert (tmp_path / "snapshots" / manifest.version).is_dir()
+
+
+def test_snapshot_store_is_read_only(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+    local_index(tmp_path / "local", [str(EXAMPLES)])
+    publish_cli(tmp_path / "local", moto_url, bucket)
+    service = build_service(settings_for(tmp_path, moto_url, bucket))
+    report = service.ingest([Article("new-one", "A brand new article. It has two sentences.")])
+    assert report.failed == 1 and "read-only" in report.errors[0]
+    with pytest.raises(StoreUnavailable, match="read-only"):
+        service.delete(service.store.iter_chunks().__next__()[0].article_id)
+
+
+def test_newer_version_is_swapped_in_after_the_check_interval(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+    storm = EXAMPLES / "harbor-gazette-storm-outage.txt"
+    bridge = EXAMPLES / "harbor-gazette-bridge-closure.md"
+    local_index(tmp_path / "local", [str(storm)])
+    first = publish_cli(tmp_path / "local", moto_url, bucket)["version"]
+
+    now = [0.0]
+    settings = settings_for(tmp_path, moto_url, bucket, manifest_check_seconds=60.0)
+    service = build_service(settings)
+    store: Any = service.store
+    store.clock = lambda: now[0]
+    assert not store.refresh(force=True)  # same version; starts the interval at t=0
+    assert service.stats().articles == 1
+
+    local_index(tmp_path / "local", [str(bridge)])
+    second = publish_cli(tmp_path / "local", moto_url, bucket)["version"]
+    assert second != first
+
+    now[0] = 30.0  # inside the interval: no S3 call, still the old version
+    assert not store.refresh() and store.manifest.version == first
+    now[0] = 61.0
+    assert store.refresh() and store.manifest.version == second
+    assert service.stats().articles == 2
+    assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == sorted([first, second])
+
+
+def test_publish_without_an_index_fails_with_a_hint(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+    env = {"NEWSDESK_S3_ENDPOINT_URL": moto_url}
+    result = CliRunner().invoke(cli, ["publish", "--store", str(tmp_path / "nothing"), "--bucket", bucket], env=env)
+    assert result.exit_code != 0
+    assert "newsdesk ingest" in result.output
+    assert boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1").list_objects_v2(
+        Bucket=bucket).get("KeyCount") == 0
