@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "articles"
 EVENTS = Path(__file__).resolve().parent / "events"
 
+pytest_plugins = ["tests.moto_fixtures"]  # moto_url, chroma_url, aws_env: local servers for server tests
+
 _real_connect = socket.socket.connect
 
 

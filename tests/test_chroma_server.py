@@ -11,7 +11,6 @@ from newsdesk.app import build_service
 from newsdesk.models import Query
 from newsdesk.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.moto_fixtures import chroma_url  # noqa: F401  (fixture)
 from tests.store_contract import StoreContract
 
 pytestmark = pytest.mark.server
@@ -27,11 +26,11 @@ def _empty_client(url: str) -> Any:
 
 class TestChromaServerStore(StoreContract):
     @pytest.fixture
-    def store(self, chroma_url: str) -> ChromaStore:  # noqa: F811
+    def store(self, chroma_url: str) -> ChromaStore:
         return ChromaStore(_empty_client(chroma_url))
 
 
-def test_ingest_and_ask_through_the_server(chroma_url: str) -> None:  # noqa: F811
+def test_ingest_and_ask_through_the_server(chroma_url: str) -> None:
     from ingest.load import load_paths
 
     _empty_client(chroma_url)

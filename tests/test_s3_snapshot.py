@@ -19,14 +19,13 @@ from newsdesk.models import Article, Query
 from newsdesk.settings import Settings
 from newsdesk.snapshot import read_manifest
 from tests.conftest import EXAMPLES
-from tests.moto_fixtures import aws_env, moto_url  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("aws_env")]
 QUESTION = "How many homes lost power in the storm?"
 
 
 @pytest.fixture
-def bucket(moto_url: str, request: pytest.FixtureRequest) -> str:  # noqa: F811
+def bucket(moto_url: str, request: pytest.FixtureRequest) -> str:
     name = "index-" + request.node.name.lower().replace("_", "-")[:40]
     boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1").create_bucket(Bucket=name)
     return name
@@ -50,12 +49,12 @@ def publish_cli(folder: Path, moto: str, bucket: str) -> dict[str, Any]:
     return dict(json.loads(result.output))
 
 
-def test_no_manifest_is_a_clear_error(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+def test_no_manifest_is_a_clear_error(tmp_path: Path, moto_url: str, bucket: str) -> None:
     with pytest.raises(StoreUnavailable, match="newsdesk publish"):
         build_service(settings_for(tmp_path, moto_url, bucket))
 
 
-def test_publish_then_query_from_the_snapshot(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+def test_publish_then_query_from_the_snapshot(tmp_path: Path, moto_url: str, bucket: str) -> None:
     local_index(tmp_path / "local", [str(EXAMPLES)])
     published = publish_cli(tmp_path / "local", moto_url, bucket)
 
@@ -72,7 +71,7 @@ def test_publish_then_query_from_the_snapshot(tmp_path: Path, moto_url: str, buc
     assert (tmp_path / "snapshots" / manifest.version).is_dir()
 
 
-def test_snapshot_store_is_read_only(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+def test_snapshot_store_is_read_only(tmp_path: Path, moto_url: str, bucket: str) -> None:
     local_index(tmp_path / "local", [str(EXAMPLES)])
     publish_cli(tmp_path / "local", moto_url, bucket)
     service = build_service(settings_for(tmp_path, moto_url, bucket))
@@ -82,7 +81,7 @@ def test_snapshot_store_is_read_only(tmp_path: Path, moto_url: str, bucket: str)
         service.delete(service.store.iter_chunks().__next__()[0].article_id)
 
 
-def test_newer_version_is_swapped_in_after_the_check_interval(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+def test_newer_version_is_swapped_in_after_the_check_interval(tmp_path: Path, moto_url: str, bucket: str) -> None:
     storm = EXAMPLES / "harbor-gazette-storm-outage.txt"
     bridge = EXAMPLES / "harbor-gazette-bridge-closure.md"
     local_index(tmp_path / "local", [str(storm)])
@@ -108,7 +107,7 @@ def test_newer_version_is_swapped_in_after_the_check_interval(tmp_path: Path, mo
     assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == sorted([first, second])
 
 
-def test_publish_without_an_index_fails_with_a_hint(tmp_path: Path, moto_url: str, bucket: str) -> None:  # noqa: F811
+def test_publish_without_an_index_fails_with_a_hint(tmp_path: Path, moto_url: str, bucket: str) -> None:
     env = {"NEWSDESK_S3_ENDPOINT_URL": moto_url}
     result = CliRunner().invoke(cli, ["publish", "--store", str(tmp_path / "nothing"), "--bucket", bucket], env=env)
     assert result.exit_code != 0

@@ -1,0 +1,197 @@
+"""S3-triggered ingest (moto server): events in, snapshots out, and a separate query process that follows them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+
+import handler
+from newsdesk.app import s3_ingest_from_env
+from newsdesk.ingest_events import article_id_for_key, parse_s3_event
+from tests.conftest import EXAMPLES, ROOT
+from tests.moto_fixtures import FAKE_AWS
+
+pytestmark = [pytest.mark.server, pytest.mark.usefixtures("aws_env")]
+STORM = (EXAMPLES / "harbor-gazette-storm-outage.txt").read_text()
+QUESTION = "How many homes lost power in the storm?"
+
+
+def s3_event(bucket: str, key: str, name: str = "ObjectCreated:Put") -> dict[str, Any]:
+    """The shape S3 sends to Lambda (keys URL-encoded with '+' for spaces)."""
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2024-03-06T10:00:00.000Z", "eventName": name,
+        "userIdentity": {"principalId": "AWS:EXAMPLE"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQp"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "ArticlesChanged",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "EXAMPLE"}, "arn": f"arn:aws:s3:::{bucket}"},
+               "object": {"key": quote_plus(key, safe="/"), "size": 1024, "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                          "sequencer": "0055AED6DCD90281E5"}},
+    }]}
+
+
+@pytest.fixture
+def buckets(moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    suffix = uuid.uuid4().hex[:12]
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+    articles, index = f"articles-{suffix}", f"index-{suffix}"
+    s3.create_bucket(Bucket=articles)
+    s3.create_bucket(Bucket=index)
+    env = {"NEWSDESK_INDEX_BUCKET": index, "NEWSDESK_S3_ENDPOINT_URL": moto_url, "NEWSDESK_EMBEDDER": "hash",
+           "NEWSDESK_SNAPSHOT_DIR": str(tmp_path / "writer-tmp"), "NEWSDESK_ABSTAIN_THRESHOLD": "0.2"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    s3_ingest_from_env.cache_clear()  # one writer per container; each test is a new container
+    yield s3, articles, index, env
+    s3_ingest_from_env.cache_clear()
+
+
+def put_and_ingest(s3: Any, bucket: str, key: str, body: str | bytes) -> dict[str, Any]:
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode() if isinstance(body, str) else body)
+    return handler.ingest_s3(s3_event(bucket, key), None)
+
+
+def manifest(s3: Any, index: str) -> dict[str, Any]:
+    return dict(json.loads(s3.get_object(Bucket=index, Key="index/manifest.json")["Body"].read()))
+
+
+class QueryProcess:
+    """A separate Python process answering through handler.chat, with an empty temp dir of its own."""
+
+    SCRIPT = (
+        "import json, sys, handler\n"
+        "for line in sys.stdin:\n"
+        "    event = {'rawPath': '/chat', 'requestContext': {'http': {'method': 'POST'}, 'requestId': 't'}, 'body': line}\n"
+        "    print(json.dumps(handler.chat(event, None)), flush=True)\n"
+    )
+
+    def __init__(self, env: dict[str, str], tmp: Path) -> None:
+        tmp.mkdir()
+        full = {**os.environ, **FAKE_AWS, **env, "TMPDIR": str(tmp), "NEWSDESK_MANIFEST_CHECK_SECONDS": "0.5"}
+        full.pop("NEWSDESK_SNAPSHOT_DIR")  # the default: a folder in this process's (empty) temp dir
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT], cwd=ROOT, env=full, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def ask(self, question: str) -> dict[str, Any]:
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps({"question": question}) + "\n")
+        self.process.stdin.flush()
+        response = json.loads(self.process.stdout.readline())
+        assert response["statusCode"] == 200, response
+        return dict(json.loads(response["body"]))
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def test_parse_event_decodes_keys() -> None:
+    changes = parse_s3_event(s3_event("b", "articles/café storm+wind.md", "ObjectRemoved:Delete"))
+    assert [(c.bucket, c.key, c.event) for c in changes] == [("b", "articles/café storm+wind.md", "ObjectRemoved:Delete")]
+    assert parse_s3_event({"Records": [{"eventSource": "aws:sqs"}]}) == []
+
+
+def test_end_to_end_new_process_follows_updates(buckets: Any, tmp_path: Path) -> None:
+    s3, articles, index, env = buckets
+    key = "articles/harbor storm.txt"
+    first = put_and_ingest(s3, articles, key, STORM)
+    assert first["published"] and first["ingested"] == 1
+    assert manifest(s3, index)["version"] == first["version"]
+    assert s3.head_object(Bucket=index, Key=f"index/versions/{first['version']}.tar.gz")
+
+    query = QueryProcess(env, tmp_path / "empty-tmp")
+    try:
+        answer = query.ask(QUESTION)
+        assert not answer["abstained"]
+        assert any("9,500 homes" in c["sentence"] for c in answer["citations"])
+        assert {c["url"] for c in answer["citations"]} == {"https://harbor-gazette.example/2024/03/06/storm-power-cuts"}
+        assert list((tmp_path / "empty-tmp" / "newsdesk").iterdir())  # the snapshot went into its temp dir
+
+        second = put_and_ingest(s3, articles, key, STORM.replace("9,500 homes", "11,200 homes"))
+        assert second["published"] and second["ingested"] == 1
+        deadline = time.monotonic() + 20
+        while True:  # the query process notices within its check interval, without a restart
+            answer = query.ask(QUESTION)
+            if any("11,200 homes" in c["sentence"] for c in answer["citations"]) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert any("11,200 homes" in c["sentence"] for c in answer["citations"])
+        assert not any("9,500 homes" in c["sentence"] for c in answer["citations"])
+    finally:
+        query.close()
+
+
+def test_redelivered_event_changes_nothing(buckets: Any) -> None:
+    s3, articles, index, _ = buckets
+    first = put_and_ingest(s3, articles, "articles/storm.txt", STORM)
+    again = handler.ingest_s3(s3_event(articles, "articles/storm.txt"), None)
+    assert again["published"] is False and again["unchanged"] == 1 and again["ingested"] == 0
+    assert manifest(s3, index)["version"] == first["version"]
+    assert len(s3.list_objects_v2(Bucket=index, Prefix="index/versions/")["Contents"]) == 1
+
+
+def test_removed_object_deletes_its_article(buckets: Any) -> None:
+    s3, articles, index, _ = buckets
+    put_and_ingest(s3, articles, "articles/storm.txt", STORM)
+    put_and_ingest(s3, articles, "articles/bridge.md", (EXAMPLES / "harbor-gazette-bridge-closure.md").read_text())
+    s3.delete_object(Bucket=articles, Key="articles/storm.txt")
+    result = handler.ingest_s3(s3_event(articles, "articles/storm.txt", "ObjectRemoved:Delete"), None)
+    assert result["published"] and result["deleted"] == 1
+    writer, _ = s3_ingest_from_env()
+    assert _published_stats(writer).articles == 1
+    # Redelivery of the removal: nothing left to delete, no new version.
+    assert handler.ingest_s3(s3_event(articles, "articles/storm.txt", "ObjectRemoved:Delete"), None)["published"] is False
+
+
+def test_jsonl_object_that_shrinks_drops_the_missing_articles(buckets: Any) -> None:
+    s3, articles, _, _ = buckets
+    lines = (EXAMPLES / "regional-wire.jsonl").read_text().splitlines()
+    assert len(lines) >= 2
+    result = put_and_ingest(s3, articles, "articles/wire.jsonl", "\n".join(lines))
+    assert result["ingested"] == len(lines)
+    result = put_and_ingest(s3, articles, "articles/wire.jsonl", lines[0])
+    assert result["published"] and result["deleted"] == len(lines) - 1 and result["unchanged"] == 1
+
+
+@pytest.mark.parametrize("key, body", [
+    ("articles/broken.md", "---\ntitle: [unclosed\n---\nSome text."),
+    ("articles/binary.txt", b"\xff\xfe\x00garbage"),
+    ("articles/report.pdf", "%PDF-1.4"),
+    ("articles/empty.jsonl", '{"title": "no text"}\n'),
+])
+def test_bad_object_is_logged_and_skipped(buckets: Any, caplog: pytest.LogCaptureFixture, key: str, body: str | bytes) -> None:
+    s3, articles, index, _ = buckets
+    good = put_and_ingest(s3, articles, "articles/storm.txt", STORM)
+    with caplog.at_level("ERROR"):
+        result = put_and_ingest(s3, articles, key, body)
+    assert result["bad_objects"] == [key] and result["published"] is False
+    assert any(key in r.getMessage() for r in caplog.records)
+    assert manifest(s3, index)["version"] == good["version"]
+
+
+def test_single_article_ids_come_from_the_key() -> None:
+    from newsdesk.ingest_events import load_object
+
+    [plain] = load_object("articles/a.txt", b"Plain text without front matter. Second sentence.")
+    assert plain.id == article_id_for_key("articles/a.txt")  # type: ignore[union-attr]
+    [with_url] = load_object("articles/b.md", STORM.encode())
+    assert with_url.id.startswith("url-")  # type: ignore[union-attr]
+
+
+def _published_stats(writer: Any) -> Any:
+    """What a query function would serve now (read back from S3, not the writer's working copy)."""
+    from newsdesk.app import build_service
+    from newsdesk.settings import Settings
+
+    return build_service(Settings.from_env(snapshot_dir=writer.root.parent / "reader")).stats()
