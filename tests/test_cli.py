@@ -1,0 +1,177 @@
+"""The `newsdesk` command as a user runs it: summaries, exit codes, messages, and the endpoint's JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from newsdesk.answer import ABSTAIN_TEXT
+from newsdesk.app import build_service
+from newsdesk.cli import cli
+from newsdesk.http_api import handle_chat
+from newsdesk.settings import Settings
+from tests.conftest import EVENTS, EXAMPLES
+
+SUMMARY = re.compile(r"^added (\d+), updated (\d+), unchanged (\d+), failed (\d+), chunks (\d+), \d+\.\d s$")
+STORM_Q = "How many homes lost power in the storm?"
+
+
+@pytest.fixture
+def run(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """Run `newsdesk ARGS...` against a fresh store; the hash embedder keeps these tests fast."""
+    store = tmp_path / "store"
+    env = {"NEWSDESK_STORE": str(store), "NEWSDESK_EMBEDDER": "hash"}
+
+    def invoke(*args: str, input: str | None = None, **extra_env: str) -> Result:
+        return CliRunner().invoke(cli, list(args), input=input, env={**env, **extra_env}, catch_exceptions=False)
+
+    invoke.store = store  # type: ignore[attr-defined]
+    return invoke
+
+
+def summary(result: Result) -> tuple[int, ...]:
+    line = result.stdout.strip().splitlines()[-1]
+    match = SUMMARY.match(line)
+    assert match, line
+    return tuple(int(x) for x in match.groups())
+
+
+def test_ingest_prints_a_summary_and_a_second_run_is_unchanged(run: Any) -> None:
+    first = run("ingest", str(EXAMPLES))
+    assert first.exit_code == 0, first.output
+    added, updated, unchanged, failed, chunks = summary(first)
+    assert (added, updated, unchanged, failed) == (6, 0, 0, 0) and chunks > 0
+    stats = run("stats").stdout
+
+    second = run("ingest", str(EXAMPLES))
+    assert second.exit_code == 0
+    assert summary(second) == (0, 0, 6, 0, 0)
+    assert run("stats").stdout == stats
+    assert stats.startswith(f"articles 6, chunks {chunks}, sentences ")
+    assert "  Harbor Gazette: 2\n" in stats and "  Regional Wire: 2\n" in stats
+
+
+def test_bad_input_exits_1_naming_the_file_and_keeps_the_rest(run: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.md").write_text("---\ntitle: Good\n---\nThe good story is here.\n", encoding="utf-8")
+    bad_jsonl = folder / "wire.jsonl"
+    bad_jsonl.write_text('{"id": "w1", "text": "Wire story one."}\n{"id": "w2", "text": \n{"id": "w3"}\n', encoding="utf-8")
+    docx = tmp_path / "notes.docx"
+    docx.write_text("not supported", encoding="utf-8")
+    result = run("ingest", str(folder), str(docx))
+    assert result.exit_code == 1
+    assert f"error: {bad_jsonl}:2: invalid JSON" in result.stderr
+    assert f"error: {bad_jsonl}:3: missing the 'text' field" in result.stderr
+    assert f"error: {docx}: unsupported file type .docx" in result.stderr
+    assert summary(result)[:4] == (2, 0, 0, 3)
+    assert run("stats").stdout.startswith("articles 2,")
+    assert "w2" not in run("stats", "--json").stdout
+
+    missing = run("ingest", str(tmp_path / "nowhere.txt"))
+    assert missing.exit_code == 1 and f"{tmp_path / 'nowhere.txt'}: no such file" in missing.stderr
+
+
+def test_ingest_from_stdin(run: Any) -> None:
+    record = {"id": "piped-1", "title": "Piped", "source": "Pipe News",
+              "text": "The ferry will run on Sundays , the agency said .  Fares stay the same ."}
+    result = run("ingest", "-", input=json.dumps(record) + "\n")
+    assert result.exit_code == 0 and summary(result)[0] == 1
+    answer = json.loads(run("ask", "--json", "Will the ferry run on Sundays?").stdout)
+    assert answer["citations"][0]["article_id"] == "piped-1"
+    assert answer["citations"][0]["sentence"] == "The ferry will run on Sundays , the agency said ."
+
+
+@pytest.mark.parametrize(
+    ("event_name", "options"),
+    [("chat_post", []),
+     ("chat_post_filters", ["-k", "2", "--outlet", "valley courier", "--after", "2024-03-01", "--before", "2024-03-05"])],
+)
+def test_ask_json_is_the_endpoint_json(run: Any, event_name: str, options: list[str]) -> None:
+    run("ingest", str(EXAMPLES))
+    cli_body = json.loads(run("ask", "--json", *options, STORM_Q).stdout)
+    service = build_service(Settings(store=run.store, embedder="hash"))
+    event = json.loads((EVENTS / f"{event_name}.json").read_text(encoding="utf-8"))
+    api_body = json.loads(handle_chat(event, lambda: service)["body"])
+    assert cli_body.pop("timing_ms").keys() == api_body.pop("timing_ms").keys()
+    assert cli_body == api_body
+    assert cli_body["citations"]
+
+
+def test_ask_prints_the_answer_and_its_sources(run: Any) -> None:
+    run("ingest", str(EXAMPLES))
+    result = run("ask", "When will the council vote on the bridge repair contract?")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "The city council will vote on March 12" in lines[0] and "[1]" in lines[0]
+    assert "  [1] Old Mill Bridge closed after inspectors find cracks (Harbor Gazette, 2024-03-04)" in lines
+    assert any("https://harbor-gazette.example/2024/03/04/old-mill-bridge-closed" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [(["--after", "yesterday"], "published_after"), (["-k", "0"], "'k' must be"), (["-k", "11"], "'k' must be"),
+     (["--outlet", " "], "'outlet'")],
+)
+def test_ask_with_bad_options_exits_2(run: Any, options: list[str], words: str) -> None:
+    result = run("ask", *options, STORM_Q)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and words in result.stderr
+
+
+def test_ask_on_an_empty_store_abstains(run: Any) -> None:
+    result = run("ask", STORM_Q)
+    assert result.exit_code == 0 and result.stdout.strip() == ABSTAIN_TEXT
+    body = json.loads(run("ask", "--json", STORM_Q).stdout)
+    assert body["abstained"] is True and body["citations"] == []
+    assert run("stats").stdout.strip() == "articles 0, chunks 0, sentences 0"
+
+
+def test_delete(run: Any) -> None:
+    run("ingest", str(EXAMPLES))
+    result = run("delete", "regional-wire-ferry-2024-03-08")
+    assert result.exit_code == 0 and result.stdout.strip() == "deleted regional-wire-ferry-2024-03-08"
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats["articles"] == 5 and stats["outlets"]["Regional Wire"] == 1
+    body = json.loads(run("ask", "--json", "-k", "10", "When do the early ferry sailings leave?").stdout)
+    assert "regional-wire-ferry-2024-03-08" not in {c["article_id"] for c in body["citations"]}
+
+    again = run("delete", "regional-wire-ferry-2024-03-08")
+    assert again.exit_code == 1 and "no article with id 'regional-wire-ferry-2024-03-08'" in again.stderr
+
+
+def test_store_option_wins_over_the_environment(run: Any, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    assert run("ingest", "--store", str(other), str(EXAMPLES / "regional-wire.jsonl")).exit_code == 0
+    assert run("stats", "--store", str(other)).stdout.startswith("articles 2,")
+    assert run("stats").stdout.startswith("articles 0,")
+
+
+def test_bad_setting_exits_2_naming_the_variable(run: Any) -> None:
+    result = run("stats", NEWSDESK_CHUNK_OVERLAP="9")
+    assert result.exit_code == 2 and "NEWSDESK_CHUNK_OVERLAP" in result.stderr
+
+
+def test_help_has_worked_examples(run: Any) -> None:
+    result = run("--help")
+    assert result.exit_code == 0 and "newsdesk ingest examples/articles/" in result.stdout
+    for command in ("ingest", "ask", "delete", "stats", "serve"):
+        assert command in result.stdout
+
+
+@pytest.mark.model
+def test_demo_with_the_real_model(clean_env: pytest.MonkeyPatch, examples_store: Path) -> None:
+    """What `make demo` shows: re-ingesting the samples changes nothing, and the storm question is answered."""
+    env = {"NEWSDESK_STORE": str(examples_store)}
+    runner = CliRunner()
+    ingest = runner.invoke(cli, ["ingest", str(EXAMPLES)], env=env, catch_exceptions=False)
+    assert ingest.exit_code == 0 and summary(ingest) == (0, 0, 6, 0, 0)
+    ask = runner.invoke(cli, ["ask", STORM_Q], env=env, catch_exceptions=False)
+    assert ask.exit_code == 0
+    assert "9,500" in ask.stdout and "12,000" in ask.stdout and "[1]" in ask.stdout
+    assert "Valley Courier, 2024-03-05" in ask.stdout and "Harbor Gazette, 2024-03-06" in ask.stdout
