@@ -25,3 +25,16 @@ def ingest_s3(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     writer, read = s3_ingest_from_env()
     return writer.handle(parse_s3_event(event), read)
+
+
+def slack(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """POST /slack/events (Events API and /ask) through API Gateway: ack at once, answer in a lazy re-invocation."""
+    from newsdesk.app import slack_entry_from_env
+    from newsdesk.errors import ConfigError
+    from newsdesk.http_api import error_response
+
+    try:
+        entry = slack_entry_from_env()
+    except ConfigError as exc:
+        return error_response(exc)
+    return entry.handle(event, context)

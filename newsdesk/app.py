@@ -15,6 +15,7 @@ from newsdesk.service import AnswerConfig, Service
 from newsdesk.settings import Settings
 
 if TYPE_CHECKING:
+    from newsdesk.adapters.slack_app import SlackEntry
     from newsdesk.ingest_events import ReadObject
     from newsdesk.snapshot import Blobs
     from newsdesk.snapshot_writer import SnapshotWriter
@@ -127,3 +128,20 @@ def s3_ingest_from_env() -> tuple[SnapshotWriter, ReadObject]:
         return S3Blobs(client, bucket).get_bytes(key)
 
     return SnapshotWriter(index_blobs(settings), snapshot_root(settings) / "writer", open_service), read
+
+
+@lru_cache(maxsize=1)
+def slack_entry_from_env() -> SlackEntry:
+    """The Slack app, built once per container; the service itself is built only when a question arrives."""
+    from newsdesk.adapters.dedup import DynamoSeenEvents, MemorySeenEvents
+    from newsdesk.adapters.slack_app import SlackEntry, build_slack_app, lambda_client
+    from newsdesk.dedup import SeenEvents
+    from newsdesk.settings import SlackSettings
+
+    settings = Settings.from_env()
+    slack = SlackSettings.from_env()
+    seen: SeenEvents = MemorySeenEvents()
+    if settings.slack_dedup_table:
+        seen = DynamoSeenEvents(settings.slack_dedup_table, settings.dynamodb_endpoint_url, settings.aws_region)
+    app = build_slack_app(service_from_env, slack, seen, base_url=settings.slack_api_url)
+    return SlackEntry(app, lambda_client(settings.aws_region) if slack.on_lambda else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from newsdesk.errors import ConfigError
@@ -74,6 +74,30 @@ class Settings:
             elif env.get(name, "") != "":
                 values[f.name] = _parse(name, env[name], f.type)
         return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """The Slack app's secrets (hidden from repr, never logged) and whether we run on Lambda."""
+
+    signing_secret: str = field(repr=False)
+    bot_token: str = field(repr=False)
+    on_lambda: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
+        env = os.environ if env is None else env
+        missing = [name for name in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN") if not env.get(name, "").strip()]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} not set: copy them from the Slack app's settings (Basic Information, "
+                "OAuth & Permissions); on AWS they come from Secrets Manager"
+            )
+        return cls(
+            signing_secret=env["SLACK_SIGNING_SECRET"].strip(),
+            bot_token=env["SLACK_BOT_TOKEN"].strip(),
+            on_lambda=bool(env.get("AWS_LAMBDA_FUNCTION_NAME")),
+        )
 
 
 def _parse(name: str, raw: str, kind: object) -> object:
