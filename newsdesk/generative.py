@@ -157,6 +157,7 @@ def generate_answer(generator: Generator, query: Query, evidence: Evidence, extr
         if not draft.text.strip():
             raise GenerationFailed("malformed_reply", "the generator returned no text")
     except GeneratorError as exc:
+        evidence.timing["generate"] = (time.perf_counter() - started) * 1000.0
         reason = getattr(exc, "reason", exc.code)
         log.warning("generator failed answerer=%s reason=%s fallback=extractive error=%s", generator.name, reason, exc)
         return replace(extractive(), fallback=reason)

@@ -40,8 +40,8 @@ class BedrockGenerator:
                  max_attempts: int = 2, max_tokens: int = 400) -> None:
         self.model_id = model_id
         config = Config(connect_timeout=timeout_seconds, read_timeout=timeout_seconds,
-                        retries={"max_attempts": max_attempts, "mode": "standard"})
-        self.llm = ChatBedrockConverse(model=model_id, region_name=region, endpoint_url=endpoint_url, config=config,
+                        retries={"total_max_attempts": max_attempts, "mode": "standard"})
+        self.llm = ChatBedrockConverse(model=model_id, region_name=region, base_url=endpoint_url, config=config,
                                        temperature=0.0, max_tokens=max_tokens, disable_streaming=True)
 
     def generate(self, question: str, sources: Sequence[Citation]) -> Draft:
