@@ -31,8 +31,21 @@ def _clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cursor = e + 1
         while s < e and text[s].isspace():
             s += 1
+        s = _skip_heading_marker(text, s, e)
         while e > s and text[e - 1].isspace():
             e -= 1
         if e > s:
             out.append((s, e))
     return out
+
+
+def _skip_heading_marker(text: str, s: int, e: int) -> int:
+    """Start a Markdown heading line ('## Title') at its words, so a quoted heading has no '#' marks."""
+    marks = s
+    while marks < e and marks - s < 6 and text[marks] == "#":
+        marks += 1
+    if marks in (s, e) or not text[marks].isspace():
+        return s
+    while marks < e and text[marks].isspace():
+        marks += 1
+    return marks

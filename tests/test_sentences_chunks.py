@@ -100,3 +100,10 @@ def test_short_articles_are_fully_covered(count: int) -> None:
     chunks = make_chunks(text, sentences, 3, 1)
     assert {span for c in chunks for span in c.sentence_spans} == {(s.start, s.end) for s in sentences}
     assert len(chunks) == max(1, -(-(count - 1) // 2))  # windows of 3 stepping by 2
+
+
+def test_markdown_heading_marks_are_not_quoted() -> None:
+    text = TEXTS["headline"] + "\n\n## Sub head\n#1 seed wins.\n"
+    got = [s.text for s in split_sentences("a", text)]
+    assert got[0] == "Big headline" and "Sub head" in got and "#1 seed wins." in got
+    assert not any(s.startswith("# ") or s.startswith("## ") for s in got)
