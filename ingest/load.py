@@ -72,6 +72,7 @@ def load_file(path: Path) -> Iterator[Loaded]:
 
 
 def parse_jsonl(raw: str, source: str) -> Iterator[Loaded]:
+    first_line: dict[str, int] = {}
     # split("\n"), not splitlines(): JSON strings may hold raw U+2028/U+0085, which splitlines() breaks on.
     for number, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
@@ -84,7 +85,13 @@ def parse_jsonl(raw: str, source: str) -> Iterator[Loaded]:
         if not isinstance(record, dict):
             yield ArticleError("each line must be a JSON object", source, number)
             continue
-        yield _checked(record, source, number)
+        item = _checked(record, source, number)
+        if isinstance(item, Article) and item.id in first_line:
+            item = ArticleError(f"duplicate id {item.id!r} (first on line {first_line[item.id]}): give each article its own id",
+                                source, number)
+        elif isinstance(item, Article):
+            first_line[item.id] = number
+        yield item
 
 
 def parse_text(raw: str, source: str, default_title: str | None = None) -> Loaded:

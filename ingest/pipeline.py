@@ -66,11 +66,16 @@ class Ingestor:
         report = IngestReport()
         started = time.perf_counter()
         pending: list[Article] = []
+        seen: set[str] = set()
         for item in items:
+            if isinstance(item, Article) and item.id in seen:
+                # Two versions of one id in a run would overwrite each other and never settle as unchanged.
+                item = ArticleError(f"duplicate article id {item.id!r} in this run: only the first was ingested")
             if isinstance(item, ArticleError):
                 report.failed += 1
                 report.errors.append(str(item))
             else:
+                seen.add(item.id)
                 pending.append(item)
             if len(pending) >= BATCH_ARTICLES:
                 self._flush(pending, report, progress)

@@ -247,3 +247,22 @@ def test_bad_article_stores_nothing_and_others_are_ingested(tmp_path: Path, fake
     assert sorted(report.article_ids) == ["ok-1", "ok-2"]
     assert fake_service.store.version_of("bad-1") is None and fake_service.store.version_of("bad-2") is None
     assert fake_service.stats().articles == 2
+
+
+def test_duplicate_id_in_a_jsonl_file_names_both_lines(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "dup.jsonl", [{"id": "x", "text": "First version."}, {"id": "y", "text": "Other."},
+                                               {"id": "x", "text": "Second version."}])
+    items = load(path)
+    assert_one_error(items, f"{path}:3", "duplicate id 'x'", "line 1")
+    assert [a.text for a in articles(items)] == ["First version.", "Other."]
+
+
+def test_duplicate_ids_across_files_are_ingested_once_and_settle(tmp_path: Path, fake_service: Service) -> None:
+    one = write_jsonl(tmp_path / "one.jsonl", [{"id": "x", "text": "First version of the story."}])
+    two = write_jsonl(tmp_path / "two.jsonl", [{"id": "x", "text": "Second version of the story."}])
+    first = fake_service.ingest(load_paths([str(one), str(two)]))
+    assert (first.added, first.failed) == (1, 1)
+    assert "duplicate article id 'x'" in first.errors[0]
+    assert fake_service.store.articles(["x"])["x"][0].text == "First version of the story."
+    again = fake_service.ingest(load_paths([str(one), str(two)]))
+    assert (again.added, again.updated, again.unchanged, again.failed) == (0, 0, 1, 1)
