@@ -7,8 +7,15 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +28,8 @@ BOT_TOKEN = "xoxb-test-token-5d1e"
 BOT_USER = "UNEWSDESK"
 BOT_ID = "BNEWSDESK"
 TEAM = "T0NEWS"
+MOTO = Path(sys.executable).parent / "moto_server"
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @dataclass
@@ -206,3 +215,46 @@ def api_gateway_event(
     event["body"] = body
     event["requestContext"]["timeEpoch"] = ts * 1000
     return event
+
+
+# -- moto's DynamoDB, for the seen-event table --------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's standalone server on a free loopback port; stopped on exit."""
+    port = free_port()
+    proc = subprocess.Popen([str(MOTO), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **AWS_ENV})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def create_seen_table(endpoint_url: str) -> str:
+    """A fresh table shaped like the one in template.yaml: hash key event_id (S), TTL on expires_at."""
+    import boto3
+
+    name = f"seen-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}])
+    client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    return name
