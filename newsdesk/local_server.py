@@ -29,10 +29,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         import handler
 
-        length = int(self.headers.get("content-length") or 0)
+        raw_length = self.headers.get("content-length") or "0"
+        length = int(raw_length) if raw_length.isdigit() else -1  # a negative read would block until EOF
+        if length < 0:
+            self._reply(_error(400, "bad_request", f"bad content-length {raw_length!r}"))
+            return
         if length > MAX_REQUEST_BYTES:
-            self._reply({"statusCode": 413, "headers": {"content-type": "application/json"},
-                         "body": json.dumps({"error": {"code": "too_large", "message": "request too large"}})})
+            self._reply(_error(413, "too_large", "request too large"))
             return
         body = self.rfile.read(length) if length else b""
         event = to_event(self.command, self.path, dict(self.headers.items()), body)
@@ -51,6 +54,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet; handler logs requests
         return
+
+
+def _error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"content-type": "application/json"},
+            "body": json.dumps({"error": {"code": code, "message": message}})}
 
 
 def make_server(host: str, port: int) -> ThreadingHTTPServer:

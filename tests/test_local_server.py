@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,3 +66,21 @@ def test_unknown_route_and_wrong_method(server: tuple[str, int]) -> None:
     for method in ("GET", "PUT", "DELETE"):
         status, body, _ = request(server, method, "/chat")
         assert status == 405 and body["error"]["code"] == "method_not_allowed"
+
+
+def raw_request(server: tuple[str, int], head: str) -> str:
+    with socket.create_connection(server, timeout=5) as sock:
+        sock.sendall(head.encode("ascii"))
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("length", "status"), [("-5", "400"), ("ten", "400"), ("100000", "413")],
+)
+def test_bad_content_length_gets_a_prompt_error(server: tuple[str, int], length: str, status: str) -> None:
+    reply = raw_request(server, f"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n")
+    assert reply.startswith(f"HTTP/1.0 {status} ")
+    assert '"error"' in reply
