@@ -108,9 +108,11 @@ def parse_html(raw: str, source: str) -> Loaded:
     import trafilatura  # heavy import, only when HTML is ingested
 
     doc = trafilatura.bare_extraction(raw, with_metadata=True, favor_recall=True)
-    if doc is None or not (doc.text or "").strip():
+    if doc is None or isinstance(doc, dict) or not (doc.text or "").strip():  # a dict only with as_dict=True
         return ArticleError("no article text found in the HTML", source)
-    record = {"text": doc.text, "title": doc.title, "url": doc.url, "published_at": doc.date, "source": doc.sitename}
+    record: dict[str, object] = {
+        "text": doc.text, "title": doc.title, "url": doc.url, "published_at": doc.date, "source": doc.sitename,
+    }
     return _checked(record, source, None)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def errors(items: list[Article | ArticleError]) -> list[ArticleError]:
     return [i for i in items if isinstance(i, ArticleError)]
 
 
-def write_jsonl(path: Path, records: list[dict[str, object] | str]) -> Path:
+def write_jsonl(path: Path, records: Sequence[Mapping[str, object] | str]) -> Path:
     lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -185,7 +186,8 @@ def assert_one_error(items: list[Article | ArticleError], where: str, *words: st
     ],
 )
 def test_bad_jsonl_line_names_file_and_line(tmp_path: Path, line: str, words: tuple[str, ...]) -> None:
-    records = [{"id": "good-1", "text": "Good one."}, line, {"id": "good-2", "text": "Good two."}]
+    records: list[Mapping[str, object] | str] = [{"id": "good-1", "text": "Good one."}, line]
+    records.append({"id": "good-2", "text": "Good two."})
     path = write_jsonl(tmp_path / "mixed.jsonl", records)
     items = load(path)
     error = assert_one_error(items, f"{path}:2", *words)
