@@ -36,14 +36,15 @@ def build_slack_app(
     get_service: Callable[[], Service], slack: SlackSettings, seen: SeenEvents, base_url: str | None = None
 ) -> App:
     """The bolt App: ack inside Slack's 3 seconds, answer in lazy listeners (built only when needed)."""
-    client = WebClient(token=slack.bot_token, base_url=base_url or WebClient.BASE_URL, timeout=10)
     app = App(
-        client=client,
+        token=slack.bot_token,
         signing_secret=slack.signing_secret,
         process_before_response=True,
         token_verification_enabled=False,  # no Slack call at import; auth.test runs once on the first request
         logger=logging.getLogger("newsdesk.slack.bolt"),
     )
+    app.client.base_url = base_url or app.client.base_url  # per-request clients copy it
+    app.client.timeout = 10
     answering = _Answering(get_service, seen)
     app.use(_skip_bots_and_edits)
     app.event("app_mention")(ack=_ack, lazy=[answering.answer_mention])
