@@ -86,8 +86,12 @@ def earlier_questions(
     bot_id: str | None = None,
     direct: bool = False,
     limit: int = 3,
+    max_chars: int = 1000,
 ) -> tuple[str, ...]:
-    """Questions asked earlier in a thread, but only if Newsdesk answered there (oldest first)."""
+    """Questions asked earlier in a thread, but only if Newsdesk answered there (oldest first).
+
+    Questions longer than `max_chars` were refused when asked, so they are not context either.
+    """
     thread = list(messages)
     answered = any(_by_bot(m, bot_user_id, bot_id) for m in thread)
     if not answered or not bot_user_id:
@@ -100,7 +104,7 @@ def earlier_questions(
         if not direct and f"<@{bot_user_id}" not in text:
             continue
         question = clean_question(text, bot_user_id)
-        if question:
+        if question and len(question) <= max_chars:
             found.append(question)
     return tuple(found[-limit:]) if limit > 0 else ()
 

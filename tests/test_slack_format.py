@@ -108,3 +108,5 @@ def test_earlier_questions_only_when_newsdesk_answered_in_the_thread() -> None:
     assert earlier_questions(thread, "4.0", "UBOT", "B1", direct=True) == ("Which bridge closed?", "chat between people")
     assert earlier_questions([m for m in thread if m["ts"] != "2.0"], "4.0", "UBOT", "B1") == ()
     assert earlier_questions(thread, "5.0", "UBOT", "B1", limit=1) == ("when will it reopen?",)
+    long_first = [{**thread[0], "text": "<@UBOT> " + "why " * 300}, *thread[1:]]
+    assert earlier_questions(long_first, "5.0", "UBOT", "B1") == ("when will it reopen?",)
