@@ -121,6 +121,10 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
         where = ", ".join(x for x in (c.outlet, c.published_at) if x)
         click.echo(f"  [{c.n}] {c.title or c.article_id}" + (f" ({where})" if where else ""))
         click.echo(f"      {c.url or 'no URL'} · {c.article_id} chars {c.start}-{c.end}")
+    for sentence in answer.unsupported:
+        click.echo(f"  not supported by the sources, removed: {sentence}")
+    if answer.fallback:
+        click.echo(f"  ({answer.answerer} answer: the {answerer or 'configured'} answerer failed: {answer.fallback})")
 
 
 @cli.command()

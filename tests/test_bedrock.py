@@ -206,3 +206,22 @@ def test_eval_with_bedrock_reports_citations_removed(tmp_path: Path, fake: FakeB
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert len(fake.calls) == 2
     assert summary["questions"] == 2 and summary["citations_removed"] == 2 and summary["citations_verified"] == 1.0
+
+
+def test_the_cli_shows_removed_sentences_and_fallbacks(tmp_path: Path, fake: FakeBedrock,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"NEWSDESK_EMBEDDER": "hash", "NEWSDESK_STORE": str(tmp_path / "index"),
+                        "NEWSDESK_BEDROCK_MODEL_ID": MODEL_ID, "NEWSDESK_BEDROCK_ENDPOINT_URL": fake.url,
+                        "NEWSDESK_BEDROCK_MAX_ATTEMPTS": "1", "NEWSDESK_ABSTAIN_THRESHOLD": "0"}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(Path(__file__).parent.parent / "examples" / "articles")]).exit_code == 0
+    fake.reply(lambda call: Reply(text=f"Power was cut to 9,500 homes [{call.label_of('9,500 homes')}]. It was historic."))
+    shown = runner.invoke(cli, ["ask", "--answerer", "bedrock", QUESTION])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith("Power was cut to 9,500 homes. [1]\n  [1] Storm cuts power across the harbor district")
+    assert "not supported by the sources, removed: It was historic." in shown.output
+
+    fake.reply(Reply(status=403, error_type="AccessDeniedException"))
+    shown = runner.invoke(cli, ["ask", "--answerer", "bedrock", QUESTION])
+    assert shown.exit_code == 0 and "(extractive answer: the bedrock answerer failed: access_denied)" in shown.output
