@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from newsdesk.errors import StoreUnavailable
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
@@ -98,8 +99,17 @@ class SnapshotStore:
     def iter_chunks(self) -> Iterator[tuple[Hit, str, str | None, int | None]]:
         return self._current.iter_chunks()
 
+    def iter_articles(self) -> Iterator[tuple[Article, str]]:
+        return self._current.iter_articles()  # type: ignore[attr-defined, no-any-return]
+
     def stats(self) -> StoreStats:
         return self._current.stats()
+
+    def __getattr__(self, name: str) -> Any:
+        # Read methods added to the VectorStore port later still reach the current snapshot.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._current, name)
 
     def write(self, indexed: IndexedArticle) -> None:
         raise StoreUnavailable(self._read_only())
