@@ -126,7 +126,7 @@ def main() -> None:
 
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="bench-index")
         manifest = publish(index_blobs(Settings.from_env({}, index_bucket="bench-index", s3_endpoint_url=endpoint)), store)
-        print(f"published {store} as {manifest.key}: {manifest.bytes / 1e6:.1f} MB compressed")
+        print(f"published {store} as {manifest.key}: {manifest.size_bytes / 1e6:.1f} MB compressed")
 
         env = {**os.environ, **FAKE_AWS, "NEWSDESK_INDEX_BUCKET": "bench-index", "NEWSDESK_S3_ENDPOINT_URL": endpoint,
                "NEWSDESK_ONNX_DIR": str(opts.onnx_dir), "HF_HUB_OFFLINE": "1"}

@@ -237,7 +237,7 @@ def publish(store: Path | None, bucket: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(manifest.to_json().decode("utf-8"))
         return
-    click.echo(f"published {settings.store} as version {manifest.version} ({manifest.bytes:,} bytes) "
+    click.echo(f"published {settings.store} as version {manifest.version} ({manifest.size_bytes:,} bytes) "
                f"to {blobs.where}/{manifest.key}")
 
 

@@ -43,7 +43,7 @@ class Manifest:
     key: str
     created_at: str
     parent: str | None = None
-    bytes: int = 0
+    size_bytes: int = 0
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=2).encode("utf-8")
@@ -52,7 +52,7 @@ class Manifest:
     def from_json(cls, raw: bytes) -> Manifest:
         data = json.loads(raw)
         return cls(str(data["version"]), str(data["key"]), str(data["created_at"]), data.get("parent"),
-                   int(data.get("bytes", 0)))
+                   int(data.get("size_bytes", 0)))
 
 
 def new_version_id() -> str:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from newsdesk.adapters.st_embedder import packaged_model_path
 
@@ -21,8 +22,9 @@ def export_onnx(out_dir: Path, model_dir: str | None = None) -> Path:
 
     source = model_dir or packaged_model_path()
     st = SentenceTransformer(source, device="cpu")
-    transformer = st[0].auto_model.eval()
-    max_length = int(st.max_seq_length)
+    transformer: Any = st[0].auto_model
+    transformer.eval()
+    max_length = int(st.max_seq_length or 256)
 
     class Encoder(torch.nn.Module):
         def __init__(self) -> None:
