@@ -80,6 +80,11 @@ def render_messages(question: str, sources: Sequence[Citation]) -> tuple[str, st
     return system, user
 
 
+def check_prompts() -> None:
+    """Render every answer prompt once, so a broken template fails at start, not on a user's question."""
+    render_messages("check", [Citation(1, "a", None, None, "Outlet", "2024-01-01", "A sentence.", 0, 11, 1.0)])
+
+
 def _quoted(text: str) -> str:
     """One line of quoted data that cannot close the SOURCES block or fake a source line."""
     flat = " ".join(text.split())

@@ -19,7 +19,8 @@ from botocore.parsers import ResponseParserError
 from langchain_aws import ChatBedrockConverse
 
 from newsdesk.adapters.langchain_retriever import NewsdeskRetriever, build_answer_chain
-from newsdesk.generative import GenerationFailed
+from newsdesk.errors import ConfigError
+from newsdesk.generative import GenerationFailed, check_prompts
 from newsdesk.models import Citation
 from newsdesk.ports import Draft
 
@@ -38,6 +39,7 @@ class BedrockGenerator:
 
     def __init__(self, model_id: str, region: str, endpoint_url: str | None = None, timeout_seconds: float = 20.0,
                  max_attempts: int = 2, max_tokens: int = 400) -> None:
+        check_prompts()
         self.model_id = model_id
         config = Config(connect_timeout=timeout_seconds, read_timeout=timeout_seconds,
                         retries={"total_max_attempts": max_attempts, "mode": "standard"})
@@ -50,6 +52,8 @@ class BedrockGenerator:
         started = time.perf_counter()
         try:
             result = build_answer_chain(retriever, self.llm).invoke(question)
+        except ConfigError:
+            raise  # our own broken prompt or setting: fail loudly, never disguise it as a Bedrock outage
         except Exception as exc:  # the edge: every SDK failure becomes a GeneratorError with a reason
             raise _failure(exc) from exc
         message = result["message"]
