@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +50,12 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
     """`store`/`embedder` replace the ones settings would pick (the S3 ingest writer reuses its embedder)."""
     if settings.answerer != "extractive" and not settings.bedrock_model_id:
         raise ConfigError("NEWSDESK_BEDROCK_MODEL_ID is required for the bedrock answerer")
+    if embedder is None and store is None and settings.index_bucket and not settings.chroma_url:
+        # Cold start on Lambda: load the model while the snapshot downloads and Chroma imports.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            loading = pool.submit(build_embedder, settings)
+            store = build_store(settings)
+            embedder = loading.result()
     return Service(
         embedder=embedder if embedder is not None else build_embedder(settings),
         store=store if store is not None else build_store(settings),
