@@ -1,4 +1,4 @@
-"""Select evidence: score every sentence of the top articles against the question."""
+"""Select evidence: score every sentence of the top articles against the question with a linear model."""
 
 from __future__ import annotations
 
@@ -12,18 +12,23 @@ from newsdesk.models import Matrix, StoredSentence
 
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight"
-DATE = re.compile(rf"\b(?:{MONTHS}|{DAYS}|jan|feb|aug|sept?|oct|nov|dec|1[89]\d\d|20\d\d|\d+\s*(?:a\.m\.|p\.m\.|am|pm))\b", re.I)
-NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?|half)\b", re.I)
+DATE = re.compile(
+    rf"\b(?:{MONTHS}|{DAYS}|jan|feb|aug|sept?|oct|nov|dec|1[89]\d\d|20\d\d|\d+\s*(?:a\.m\.|p\.m\.|am|pm))\b", re.I
+)
+NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?"
+    r"|millions?|billions?|half)\b",
+    re.I,
+)
 PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
-
-@dataclass(frozen=True)
-class EvidenceConfig:
-    dense: float = 1.0
-    lexical: float = 0.6
-    neighbours: float = 0.15
-    article_prior: float = 0.3
-    answer_type: float = 0.08
+FEATURES = (
+    "dense", "overlap", "neighbour_dense", "answer_type", "position", "lede", "length",
+    "article_prior", "rarest_match", "bigram", "novelty", "neighbour_overlap",
+)
+# Fitted by bench/fit_evidence.py (logistic regression, label: the sentence holds a gold answer) on
+# NewsQA dev with two-fold cross-validation; see README "How the evidence weights were chosen".
+WEIGHTS = np.array([6.297, 1.149, 2.348, -0.047, 0.669, 1.113, 1.094, 3.541, -0.560, 2.605, 0.011, 0.323], np.float32)
 
 
 @dataclass(frozen=True)
@@ -33,55 +38,84 @@ class ScoredSentence:
     support: float  # how directly the sentence addresses the question, for abstention
 
 
+@dataclass(frozen=True)
+class QuestionTerms:
+    text: str
+    terms: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+    weights: dict[str, float]
+    total: float
+    rarest: float
+    wants: str | None
+
+
+def question_terms(question: str, lexical: LexicalIndex) -> QuestionTerms:
+    ordered = terms(question)
+    weights = {t: lexical.weight(t) for t in ordered}
+    return QuestionTerms(
+        text=question,
+        terms=frozenset(ordered),
+        bigrams=frozenset(zip(ordered, ordered[1:], strict=False)),
+        weights=weights,
+        total=sum(weights.values()) or 1.0,
+        rarest=max(weights.values(), default=1.0),
+        wants=answer_type(question),
+    )
+
+
+def features(
+    q: QuestionTerms, vector: Matrix, sentences: list[StoredSentence], article_rank: dict[str, int]
+) -> np.ndarray:
+    """One row of FEATURES per sentence; sentences are grouped by article in reading order."""
+    if not sentences:
+        return np.zeros((0, len(FEATURES)), np.float32)
+    dense = np.stack([s.vector for s in sentences]) @ np.asarray(vector, np.float32)
+    rows = np.zeros((len(sentences), len(FEATURES)), np.float32)
+    overlaps = np.zeros(len(sentences), np.float32)
+    for i, stored in enumerate(sentences):
+        s = stored.sentence
+        ordered = terms(s.text)
+        s_terms = set(ordered)
+        matched = q.terms & s_terms
+        overlaps[i] = sum(q.weights[t] for t in matched) / q.total
+        s_bigrams = set(zip(ordered, ordered[1:], strict=False))
+        rows[i, 0] = dense[i]
+        rows[i, 1] = overlaps[i]
+        rows[i, 3] = type_match(q.wants, s.text, q.text) if s_terms - q.terms else -1.0
+        rows[i, 4] = 1.0 / (1.0 + s.index)
+        rows[i, 5] = 1.0 if s.index < 3 else 0.0
+        rows[i, 6] = min(len(s_terms), 30) / 30.0
+        rows[i, 7] = 1.0 / (1.0 + article_rank.get(s.article_id, 10))
+        rows[i, 8] = max((q.weights[t] for t in matched), default=0.0) / q.rarest
+        rows[i, 9] = len(q.bigrams & s_bigrams) / len(q.bigrams) if q.bigrams else 0.0
+        rows[i, 10] = len(s_terms - q.terms) / len(s_terms) if s_terms else 0.0
+    for i, stored in enumerate(sentences):
+        near = [j for j in (i - 1, i + 1)
+                if 0 <= j < len(sentences) and sentences[j].sentence.article_id == stored.sentence.article_id]
+        rows[i, 2] = float(np.mean(dense[near])) if near else 0.0
+        rows[i, 11] = float(max(overlaps[near])) if near else 0.0
+    return rows
+
+
 def score_sentences(
     question: str,
     vector: Matrix,
     sentences: list[StoredSentence],
     article_rank: dict[str, int],
     lexical: LexicalIndex,
-    config: EvidenceConfig,
+    weights: np.ndarray = WEIGHTS,
 ) -> list[ScoredSentence]:
     """Sentences best first."""
-    if not sentences:
-        return []
-    matrix = np.stack([s.vector for s in sentences])
-    dense = matrix @ np.asarray(vector, np.float32)
-    context = _neighbour_mean(sentences, dense)
-    q_terms = set(terms(question))
-    total = sum(lexical.weight(t) for t in q_terms) or 1.0
-    wants = _answer_type(question)
-    out = []
-    for i, stored in enumerate(sentences):
-        s_terms = set(terms(stored.sentence.text))
-        overlap = sum(lexical.weight(t) for t in q_terms & s_terms) / total
-        prior = 1.0 / (1.0 + article_rank.get(stored.sentence.article_id, 10))
-        bonus = _type_bonus(wants, stored.sentence.text, question) if s_terms - q_terms else -1.0
-        support = 0.5 * float(dense[i]) + 0.5 * overlap
-        score = (
-            config.dense * float(dense[i])
-            + config.lexical * overlap
-            + config.neighbours * float(context[i])
-            + config.article_prior * prior
-            + config.answer_type * bonus
-        )
-        out.append(ScoredSentence(stored, score, support))
+    q = question_terms(question, lexical)
+    rows = features(q, vector, sentences, article_rank)
+    scores = rows @ weights
+    support = 0.5 * rows[:, 0] + 0.5 * rows[:, 1]
+    out = [ScoredSentence(s, float(scores[i]), float(support[i])) for i, s in enumerate(sentences)]
     out.sort(key=lambda s: -s.score)
     return out
 
 
-def _neighbour_mean(sentences: list[StoredSentence], dense: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(dense)
-    for i, s in enumerate(sentences):
-        near = [
-            dense[j]
-            for j in (i - 1, i + 1)
-            if 0 <= j < len(sentences) and sentences[j].sentence.article_id == s.sentence.article_id
-        ]
-        out[i] = float(np.mean(near)) if near else 0.0
-    return out
-
-
-def _answer_type(question: str) -> str | None:
+def answer_type(question: str) -> str | None:
     q = question.casefold()
     if re.search(r"\b(when|what year|what date|what day|what time|how long ago)\b", q):
         return "date"
@@ -92,7 +126,7 @@ def _answer_type(question: str) -> str | None:
     return None
 
 
-def _type_bonus(wants: str | None, sentence: str, question: str) -> float:
+def type_match(wants: str | None, sentence: str, question: str) -> float:
     if wants == "date":
         return 1.0 if DATE.search(sentence) else 0.0
     if wants == "number":

@@ -1,4 +1,4 @@
-"""Lexical side of retrieval: BM25 over chunks (bm25s) and IDF-weighted word overlap for sentences."""
+"""Lexical side of retrieval: BM25 over whole articles (bm25s) and IDF weights for sentence overlap."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from newsdesk.models import Filters, Hit
+from newsdesk.models import Article, Filters, Hit
 
 WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*")
 STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
@@ -25,22 +25,22 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on itse
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words."""
-    words = [w.casefold() for w in WORD.findall(text)]
-    return _stemmer.stemWords([w.replace("’", "'") for w in words if w not in STOPWORDS])
+    words = [w.casefold().replace("’", "'") for w in WORD.findall(text)]
+    return _stemmer.stemWords([w for w in words if w not in STOPWORDS])
 
 
 class LexicalIndex:
-    """BM25 over every current chunk, plus document frequencies for sentence overlap scores."""
+    """BM25 over every current article (title and text), plus IDF weights for sentence scoring."""
 
-    def __init__(self, rows: Iterable[tuple[Hit, str, str | None, int | None]]) -> None:
+    def __init__(self, rows: Iterable[tuple[Article, str]]) -> None:
         self.hits: list[Hit] = []
         self.meta: list[tuple[str | None, int | None]] = []
         corpus: list[list[str]] = []
         df: Counter[str] = Counter()
-        for hit, text, outlet, day in rows:
-            tokens = terms(text)
-            self.hits.append(hit)
-            self.meta.append((outlet, day))
+        for article, version in rows:
+            tokens = terms(f"{article.title or ''}\n{article.text}")
+            self.hits.append(Hit(article.id, version, 0, 0.0))
+            self.meta.append((article.outlet, article.published_day))
             corpus.append(tokens)
             df.update(set(tokens))
         self.size = len(corpus)
@@ -51,6 +51,7 @@ class LexicalIndex:
             self.bm25.index(corpus, show_progress=False)
 
     def search(self, question: str, k: int, filters: Filters) -> list[Hit]:
+        """Articles by BM25 score, best first; only articles the filters allow."""
         tokens = [t for t in terms(question) if t in self.idf]
         if not tokens or not self.size:
             return []
@@ -61,7 +62,7 @@ class LexicalIndex:
             [tokens], k=min(k, self.size), show_progress=False, weight_mask=mask, n_threads=1
         )
         return [
-            Hit(self.hits[i].article_id, self.hits[i].version, self.hits[i].index, float(s))
+            Hit(self.hits[i].article_id, self.hits[i].version, 0, float(s))
             for i, s in zip(docs[0], scores[0], strict=True)
             if s > 0
         ]

@@ -41,6 +41,9 @@ class VectorStore(Protocol):
     def iter_chunks(self) -> Iterator[tuple[Hit, str, str | None, int | None]]:
         """Every current chunk as (hit, text, outlet, published_day), for the lexical index."""
 
+    def iter_articles(self) -> Iterator[tuple[Article, str]]:
+        """Every current article with its version, for the lexical index."""
+
     def revision(self) -> str:
         """Changes whenever the visible content changes."""
 

@@ -12,7 +12,7 @@ from ingest.pipeline import ChunkConfig, Ingestor, IngestReport
 from newsdesk.answer import ABSTAIN_TEXT, choose, compose
 from newsdesk.cite import make_citations
 from newsdesk.errors import BadRequest
-from newsdesk.evidence import EvidenceConfig, ScoredSentence, score_sentences
+from newsdesk.evidence import ScoredSentence, score_sentences
 from newsdesk.lexical import LexicalIndex
 from newsdesk.models import Answer, Article, Query, StoreStats
 from newsdesk.ports import Embedder, Generator, VectorStore
@@ -31,7 +31,6 @@ class AnswerConfig:
     per_article: int = 2
     revision_check_seconds: float = 2.0
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
-    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
 
 
 @dataclass
@@ -100,7 +99,7 @@ class Service:
         evidence_ids = [r.article_id for r in current[: self.config.evidence_articles]]
         sentences = self.store.sentences({a: found[a][1] for a in evidence_ids})
         ranks = {a: i for i, a in enumerate(evidence_ids)}
-        scored = score_sentences(search_text, vector, sentences, ranks, lexical, self.config.evidence)
+        scored = score_sentences(search_text, vector, sentences, ranks, lexical)
         timing["evidence"] = _ms(mark)
         return Evidence(
             question=question,
@@ -165,9 +164,9 @@ class Service:
         revision = self.store.revision()
         if self._lexical is None or revision != self._revision:
             started = time.perf_counter()
-            self._lexical = LexicalIndex(self.store.iter_chunks())
+            self._lexical = LexicalIndex(self.store.iter_articles())
             self._revision = revision
-            log.info("lexical index built chunks=%d ms=%.0f", self._lexical.size, _ms(started))
+            log.info("lexical index built articles=%d ms=%.0f", self._lexical.size, _ms(started))
         return self._lexical
 
 

@@ -155,6 +155,12 @@ class ChromaStore:
                 hit = Hit(str(meta["article_id"]), str(meta["version"]), int(meta["index"]), 0.0)
                 yield hit, text, meta.get("outlet"), meta.get("day")
 
+    def iter_articles(self) -> Iterator[tuple[Article, str]]:
+        for article_id, (text, meta) in self._pages(
+            self._articles, ["documents", "metadatas"], lambda g, j: (g["documents"][j], g["metadatas"][j])
+        ):
+            yield _article(article_id, text, meta), str(meta["version"])
+
     def _pages(self, collection: Any, include: list[str], pick: Any) -> Iterator[tuple[str, Any]]:
         offset = 0
         while True:

@@ -1,28 +1,26 @@
-"""A deterministic embedder for tests: bag of hashed words, so shared words mean similar vectors."""
+"""A deterministic embedder for tests: hashed content words, so shared words mean similar vectors."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from newsdesk.lexical import terms
 from newsdesk.models import Matrix
-
-WORD = re.compile(r"\w+")
 
 
 class HashEmbedder:
-    name = "hash-v1"
+    name = "hash-v2"
 
-    def __init__(self, dimension: int = 64) -> None:
+    def __init__(self, dimension: int = 384) -> None:
         self.dimension = dimension
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         out = np.zeros((len(texts), self.dimension), np.float32)
         for row, text in enumerate(texts):
-            for word in WORD.findall(text.casefold()):
+            for word in terms(text):
                 digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
                 out[row, int.from_bytes(digest[:4], "little") % self.dimension] += 1.0
             norm = np.linalg.norm(out[row])

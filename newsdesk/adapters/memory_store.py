@@ -67,6 +67,10 @@ class MemoryStore:
                 hit = Hit(item.article.id, item.version, chunk.index, 0.0)
                 yield hit, chunk.text, item.article.outlet, item.article.published_day
 
+    def iter_articles(self) -> Iterator[tuple[Article, str]]:
+        for item in self._items.values():
+            yield item.article, item.version
+
     def revision(self) -> str:
         return self._revision
 
