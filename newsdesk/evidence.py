@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsdesk.lexical import LexicalIndex, terms
+from newsdesk.lexical import LexicalIndex, sentence_terms, terms
 from newsdesk.models import Matrix, StoredSentence
 
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -74,7 +74,7 @@ def features(
     overlaps = np.zeros(len(sentences), np.float32)
     for i, stored in enumerate(sentences):
         s = stored.sentence
-        ordered = terms(s.text)
+        ordered = sentence_terms(s.text)
         s_terms = set(ordered)
         matched = q.terms & s_terms
         overlaps[i] = sum(q.weights[t] for t in matched) / q.total

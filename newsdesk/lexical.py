@@ -6,6 +6,7 @@ import logging
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from collections.abc import Iterable
 
 import bm25s
@@ -27,6 +28,12 @@ def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words."""
     words = [w.casefold().replace("’", "'") for w in WORD.findall(text)]
     return _stemmer.stemWords([w for w in words if w not in STOPWORDS])
+
+
+@lru_cache(maxsize=100_000)
+def sentence_terms(text: str) -> tuple[str, ...]:
+    """`terms` of a stored sentence, cached: a warm process scores the same sentences again and again."""
+    return tuple(terms(text))
 
 
 class LexicalIndex:
