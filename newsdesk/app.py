@@ -68,6 +68,7 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
         chunking=ChunkConfig(settings.chunk_sentences, settings.chunk_overlap),
         generators=build_generators(settings),
         default_answerer=settings.answerer,
+        allow_answerer_override=settings.allow_answerer_override,
     )
 
 

@@ -63,6 +63,9 @@ def _route_and_body(event: dict[str, Any]) -> Any:
     http = (event.get("requestContext") or {}).get("http") or {}
     method = str(http.get("method") or event.get("httpMethod") or "").upper()
     path = str(event.get("rawPath") or http.get("path") or event.get("path") or "")
+    route = str(event.get("routeKey") or "")
+    if route.endswith(" /chat"):  # an explicit route: rawPath may carry a stage prefix (/prod/chat)
+        path = "/chat"
     if path.rstrip("/") != "/chat":
         raise NotFound(f"no route {path or '(empty)'}: POST your question to /chat")
     if method != "POST":

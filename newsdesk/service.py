@@ -55,6 +55,7 @@ class Service:
         chunking: ChunkConfig | None = None,
         generators: dict[str, Generator] | None = None,
         default_answerer: str = "extractive",
+        allow_answerer_override: bool = False,
     ) -> None:
         self.embedder = embedder
         self.store = store
@@ -62,6 +63,7 @@ class Service:
         self.chunking = chunking or ChunkConfig()
         self.generators = generators or {}
         self.default_answerer = default_answerer
+        self.allow_answerer_override = allow_answerer_override
         self._lexical: LexicalIndex | None = None
         self._revision: str | None = None
         self._checked_at = 0.0
@@ -153,6 +155,15 @@ class Service:
             raise BadRequest(f"the question is longer than {self.config.max_question_chars} characters: shorten it")
         if not 1 <= query.k <= self.config.max_k:
             raise BadRequest(f"k must be between 1 and {self.config.max_k}")
+        if sum(len(c) for c in query.context) > 4 * self.config.max_question_chars:
+            raise BadRequest("the conversation context is too long: start a new thread")
+        chosen = query.answerer or self.default_answerer
+        # Generators are only built where requests may pick them (see app.build_generators).
+        if chosen != self.default_answerer and not (self.allow_answerer_override or chosen in self.generators):
+            raise BadRequest(
+                f"the {chosen!r} answerer is not enabled on this deployment, which answers with "
+                f"{self.default_answerer!r}: leave out 'answerer' (operators: NEWSDESK_ALLOW_ANSWERER_OVERRIDE)"
+            )
         return question
 
     def lexical_index(self) -> LexicalIndex:
