@@ -39,7 +39,7 @@ def main() -> None:
         print(json.dumps({"newsdesk": ours, "peer": peer}))
         return
     print(f"{args.dataset.name} · {date.today()} · {platform.machine()} · {platform.python_version()}")
-    print(f"| metric | newsdesk | langchain peer |\n|---|---|---|")
+    print("| metric | newsdesk | langchain peer |\n|---|---|---|")
     for key in ROWS:
         print(f"| {key} | {_fmt(ours.get(key))} | {_fmt(peer.get(key))} |")
     if ours.get("p50_ms") and peer.get("similarity_search_p50_ms"):

@@ -83,11 +83,11 @@ def main() -> None:
     half = len(groups) // 2
     folds = [(groups[:half], groups[half:]), (groups[half:], groups[:half])]
     print(f"questions {len(groups)}")
-    print("current weights      @1 %.3f @3 %.3f" % cited(groups, WEIGHTS))
+    print("current weights      @1 {:.3f} @3 {:.3f}".format(*cited(groups, WEIGHTS)))
     for i, (train, test) in enumerate(folds):
         w = fit(train)
-        print(f"fold {i}: current     @1 %.3f @3 %.3f" % cited(test, WEIGHTS))
-        print(f"fold {i}: fitted      @1 %.3f @3 %.3f" % cited(test, w))
+        print(f"fold {i}: current     @1 {{:.3f}} @3 {{:.3f}}".format(*cited(test, WEIGHTS)))
+        print(f"fold {i}: fitted      @1 {{:.3f}} @3 {{:.3f}}".format(*cited(test, w)))
     w = fit(groups)
     print("fitted on all:", ", ".join(f"{n}={v:.3f}" for n, v in zip(FEATURES, w, strict=True)))
     print("np.array([" + ", ".join(f"{v:.3f}" for v in w) + "], np.float32)")

@@ -17,7 +17,8 @@ from newsdesk.settings import Settings
 EXIT_USAGE, EXIT_FAILED = 2, 1
 
 store_option = click.option(
-    "--store", type=click.Path(path_type=Path), envvar="NEWSDESK_STORE", help="Index folder [env NEWSDESK_STORE; default .newsdesk]"
+    "--store", type=click.Path(path_type=Path), envvar="NEWSDESK_STORE",
+    help="Index folder [env NEWSDESK_STORE; default .newsdesk]",
 )
 
 

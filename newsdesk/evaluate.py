@@ -102,7 +102,7 @@ def score(questions: list[Question], records: list[Record], texts: dict[str, str
     unanswerable = [(q, r) for q, r in pairs if not q.answerable]
     retrieval = [(q, r) for q, r in answerable if q.gold_ids]
 
-    def hits(n: int) -> float:
+    def hits(n: int) -> float | None:
         return _mean(any(a in q.gold_ids for a in r.ranked_article_ids[:n]) for q, r in retrieval)
 
     def rr(q: Question, r: Record) -> float:
@@ -135,9 +135,7 @@ def score(questions: list[Question], records: list[Record], texts: dict[str, str
         out["balanced_accuracy"] = (out["answer_rate"] + out["abstain_rate"]) / 2
     if with_gold_sentences:
         out["evidence_recall"] = _mean(
-            _mean(any(squash(g) in squash(c["sentence"]) or squash(c["sentence"]) in squash(g) for c in r.citations)
-                  for g in q.gold_sentences)
-            for q, r in with_gold_sentences
+            sum(_cited(g, r) for g in q.gold_sentences) / len(q.gold_sentences) for q, r in with_gold_sentences
         )
     if comparison:
         out["comparison_all_sources_cited"] = _mean(
@@ -145,6 +143,12 @@ def score(questions: list[Question], records: list[Record], texts: dict[str, str
         )
         out["comparison_multi_source"] = _mean(len({c["article_id"] for c in r.citations}) > 1 for _, r in comparison)
     return out
+
+
+def _cited(gold_sentence: str, record: Record) -> bool:
+    """A gold evidence sentence counts as cited when it and a citation contain one another (spaces ignored)."""
+    gold = squash(gold_sentence)
+    return any(gold in squash(c["sentence"]) or squash(c["sentence"]) in gold for c in record.citations)
 
 
 def _mean(values: Iterable[bool | float]) -> float | None:

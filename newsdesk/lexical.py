@@ -6,8 +6,8 @@ import logging
 import math
 import re
 from collections import Counter
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 
 import bm25s
 import numpy as np

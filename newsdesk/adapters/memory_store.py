@@ -51,7 +51,7 @@ class MemoryStore:
         return {i: (self._items[i].article, self._items[i].version) for i in ids if i in self._items}
 
     def sentences(self, versions: Mapping[str, str]) -> list[StoredSentence]:
-        out = []
+        out: list[StoredSentence] = []
         for article_id, version in versions.items():
             item = self._items.get(article_id)
             if item and item.version == version:
