@@ -11,20 +11,21 @@ ABSTAIN_TEXT = "The reporting in this collection does not cover that question, s
 
 
 def choose(scored: list[ScoredSentence], k: int, per_article: int) -> list[ScoredSentence]:
-    """The best `k` sentences, no repeats, at most `per_article` from any one article."""
+    """The best `k` sentences, no repeats, at most `per_article` from one article while others can fill in."""
     chosen: list[ScoredSentence] = []
     seen_text: set[str] = set()
     per: Counter[str] = Counter()
-    for item in scored:
-        s = item.stored.sentence
-        key = " ".join(s.text.split()).casefold()
-        if key in seen_text or per[s.article_id] >= per_article:
-            continue
-        chosen.append(item)
-        seen_text.add(key)
-        per[s.article_id] += 1
-        if len(chosen) == k:
-            break
+    for limit in (per_article, k):  # a second pass fills up when too few articles are relevant
+        for item in scored:
+            s = item.stored.sentence
+            key = " ".join(s.text.split()).casefold()
+            if len(chosen) == k:
+                return chosen
+            if key in seen_text or per[s.article_id] >= limit:
+                continue
+            chosen.append(item)
+            seen_text.add(key)
+            per[s.article_id] += 1
     return chosen
 
 
