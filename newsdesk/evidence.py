@@ -35,7 +35,6 @@ WEIGHTS = np.array([6.297, 1.149, 2.348, -0.047, 0.669, 1.113, 1.094, 3.541, -0.
 class ScoredSentence:
     stored: StoredSentence
     score: float
-    support: float  # how directly the sentence addresses the question, for abstention
 
 
 @dataclass(frozen=True)
@@ -109,10 +108,30 @@ def score_sentences(
     q = question_terms(question, lexical)
     rows = features(q, vector, sentences, article_rank)
     scores = rows @ weights
-    support = 0.5 * rows[:, 0] + 0.5 * rows[:, 1]
-    out = [ScoredSentence(s, float(scores[i]), float(support[i])) for i, s in enumerate(sentences)]
+    out = [ScoredSentence(s, float(scores[i])) for i, s in enumerate(sentences)]
     out.sort(key=lambda s: -s.score)
     return out
+
+
+def support(question: str, vector: Matrix, scored: list[ScoredSentence], top_article: str | None,
+            lexical: LexicalIndex) -> float:
+    """How well the reporting covers the question: 2/3 best sentence similarity + 1/3 term coverage.
+
+    Coverage is the IDF-weighted share of the question's words that occur in the top article; a
+    question about people or places the collection never mentions scores low even when some
+    sentence happens to be similar in topic. Calibrated in README ("Abstention").
+    """
+    if not scored:
+        return 0.0
+    vector = np.asarray(vector, np.float32)
+    best_dense = max(float(s.stored.vector @ vector) for s in scored)
+    q = question_terms(question, lexical)
+    present: set[str] = set()
+    for s in scored:
+        if s.stored.sentence.article_id == top_article:
+            present.update(sentence_terms(s.stored.sentence.text))
+    coverage = sum(w for t, w in q.weights.items() if t in present) / q.total if q.weights else 0.0
+    return (2 * best_dense + coverage) / 3
 
 
 def answer_type(question: str) -> str | None:

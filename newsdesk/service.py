@@ -12,7 +12,7 @@ from ingest.pipeline import ChunkConfig, Ingestor, IngestReport
 from newsdesk.answer import ABSTAIN_TEXT, choose, compose
 from newsdesk.cite import make_citations
 from newsdesk.errors import BadRequest
-from newsdesk.evidence import ScoredSentence, score_sentences
+from newsdesk.evidence import ScoredSentence, score_sentences, support
 from newsdesk.lexical import LexicalIndex
 from newsdesk.models import Answer, Article, Query, StoreStats
 from newsdesk.ports import Embedder, Generator, VectorStore
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    abstain_threshold: float = 0.42
+    abstain_threshold: float = 0.505
     citations: int = 3
     max_k: int = 10
     max_question_chars: int = 1000
@@ -110,7 +110,8 @@ class Service:
             ranked_ids=tuple(r.article_id for r in current[:10]),
             timing=timing,
             started=started,
-            supported=bool(scored) and scored[0].support >= self.config.abstain_threshold,
+            supported=support(search_text, vector, scored, evidence_ids[0] if evidence_ids else None, lexical)
+            >= self.config.abstain_threshold,
         )
 
     def ask(self, query: Query) -> Answer:
