@@ -40,6 +40,8 @@ def run_eval(dataset: Path, corpus: Path | None, store: Path | None, out: Path |
         if out:
             out.write_text("".join(r.to_json() + "\n" for r in records), encoding="utf-8")
         summary = score(questions, records, read_texts(corpus))
+    if corpus != dataset / "corpus.jsonl":  # questions asked against reporting that does not cover them
+        summary["off_topic_abstain_rate"] = 1 - summary["answer_rate"] if summary["answer_rate"] is not None else None
     summary["ingest_seconds"] = round(report.seconds, 1)
     summary["ingest_failed"] = report.failed
     summary["answer_seconds"] = round(time.perf_counter() - started, 1)

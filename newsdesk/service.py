@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ from newsdesk.cite import make_citations
 from newsdesk.errors import BadRequest
 from newsdesk.evidence import ScoredSentence, score_sentences, support
 from newsdesk.lexical import LexicalIndex
-from newsdesk.models import Answer, Article, Query, StoreStats
+from newsdesk.models import Answer, Article, Query, StoredSentence, StoreStats
 from newsdesk.ports import Embedder, Generator, VectorStore
 from newsdesk.retrieve import RetrievalConfig, retrieve
 
@@ -30,6 +31,7 @@ class AnswerConfig:
     evidence_articles: int = 5
     per_article: int = 2
     revision_check_seconds: float = 2.0
+    cached_articles: int = 2000  # sentence vectors kept in memory, by article version (~60 KB each)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
 
 
@@ -65,6 +67,7 @@ class Service:
         self.default_answerer = default_answerer
         self.allow_answerer_override = allow_answerer_override
         self._lexical: LexicalIndex | None = None
+        self._sentence_cache: OrderedDict[tuple[str, str], list[StoredSentence]] = OrderedDict()
         self._revision: str | None = None
         self._checked_at = 0.0
 
@@ -99,7 +102,7 @@ class Service:
 
         mark = time.perf_counter()
         evidence_ids = [r.article_id for r in current[: self.config.evidence_articles]]
-        sentences = self.store.sentences({a: found[a][1] for a in evidence_ids})
+        sentences = self._sentences({a: found[a][1] for a in evidence_ids})
         ranks = {a: i for i, a in enumerate(evidence_ids)}
         scored = score_sentences(search_text, vector, sentences, ranks, lexical)
         timing["evidence"] = _ms(mark)
@@ -166,6 +169,24 @@ class Service:
                 f"{self.default_answerer!r}: leave out 'answerer' (operators: NEWSDESK_ALLOW_ANSWERER_OVERRIDE)"
             )
         return question
+
+    def _sentences(self, versions: dict[str, str]) -> list[StoredSentence]:
+        """Stored sentences with vectors, cached per article version (a version never changes)."""
+        missing = {a: v for a, v in versions.items() if (a, v) not in self._sentence_cache}
+        if missing:
+            fetched: dict[tuple[str, str], list[StoredSentence]] = {key: [] for key in missing.items()}
+            for stored in self.store.sentences(missing):
+                fetched[(stored.sentence.article_id, stored.version)].append(stored)
+            for key, rows in fetched.items():
+                self._sentence_cache[key] = rows
+                self._sentence_cache.move_to_end(key)
+            while len(self._sentence_cache) > self.config.cached_articles:
+                self._sentence_cache.popitem(last=False)
+        out: list[StoredSentence] = []
+        for key in versions.items():
+            self._sentence_cache.move_to_end(key)
+            out.extend(self._sentence_cache[key])
+        return out
 
     def lexical_index(self) -> LexicalIndex:
         """Built on first use and rebuilt when the store's revision changes (checked every few seconds)."""
