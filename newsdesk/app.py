@@ -61,6 +61,7 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
         store=store if store is not None else build_store(settings),
         config=AnswerConfig(
             abstain_threshold=settings.abstain_threshold,
+            similar_enough=settings.similar_enough,
             citations=settings.citations,
             max_k=settings.max_k,
             max_question_chars=settings.max_question_chars,

@@ -113,25 +113,29 @@ def score_sentences(
     return out
 
 
-def support(question: str, vector: Matrix, scored: list[ScoredSentence], top_article: str | None,
-            lexical: LexicalIndex) -> float:
-    """How well the reporting covers the question: 2/3 best sentence similarity + 1/3 term coverage.
+@dataclass(frozen=True)
+class Support:
+    """How well the reporting covers a question."""
 
-    Coverage is the IDF-weighted share of the question's words that occur in the top article; a
-    question about people or places the collection never mentions scores low even when some
-    sentence happens to be similar in topic. Calibrated in README ("Abstention").
-    """
+    best_similarity: float  # the most similar evidence sentence (cosine)
+    combined: float  # 2/3 best similarity + 1/3 IDF-weighted coverage of the question's words by the top article
+
+
+def support(question: str, vector: Matrix, scored: list[ScoredSentence], top_article: str | None,
+            lexical: LexicalIndex) -> Support:
+    """Coverage catches questions about people or places the collection never mentions, even when
+    some sentence is similar in topic; calibrated in README ("Abstention")."""
     if not scored:
-        return 0.0
+        return Support(0.0, 0.0)
     vector = np.asarray(vector, np.float32)
-    best_dense = max(float(s.stored.vector @ vector) for s in scored)
+    best = max(float(s.stored.vector @ vector) for s in scored)
     q = question_terms(question, lexical)
     present: set[str] = set()
     for s in scored:
         if s.stored.sentence.article_id == top_article:
             present.update(sentence_terms(s.stored.sentence.text))
     coverage = sum(w for t, w in q.weights.items() if t in present) / q.total if q.weights else 0.0
-    return (2 * best_dense + coverage) / 3
+    return Support(best, (2 * best + coverage) / 3)
 
 
 def answer_type(question: str) -> str | None:

@@ -13,7 +13,7 @@ from ingest.pipeline import ChunkConfig, Ingestor, IngestReport
 from newsdesk.answer import ABSTAIN_TEXT, choose, compose
 from newsdesk.cite import make_citations
 from newsdesk.errors import BadRequest
-from newsdesk.evidence import ScoredSentence, score_sentences, support
+from newsdesk.evidence import ScoredSentence, Support, score_sentences, support
 from newsdesk.lexical import LexicalIndex
 from newsdesk.models import Answer, Article, Query, StoredSentence, StoreStats
 from newsdesk.ports import Embedder, Generator, VectorStore
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    abstain_threshold: float = 0.505
+    abstain_threshold: float = 0.55
+    similar_enough: float = 0.50
     citations: int = 3
     max_k: int = 10
     max_question_chars: int = 1000
@@ -113,8 +114,7 @@ class Service:
             ranked_ids=tuple(r.article_id for r in current[:10]),
             timing=timing,
             started=started,
-            supported=support(search_text, vector, scored, evidence_ids[0] if evidence_ids else None, lexical)
-            >= self.config.abstain_threshold,
+            supported=self._supported(support(search_text, vector, scored, next(iter(evidence_ids), None), lexical)),
         )
 
     def ask(self, query: Query) -> Answer:
@@ -150,6 +150,10 @@ class Service:
                 "or NEWSDESK_ALLOW_ANSWERER_OVERRIDE=true for per-request choice)"
             )
         return generate_answer(generator, query, evidence, lambda: self.extractive(query, evidence))
+
+    def _supported(self, found: Support) -> bool:
+        """Answer when one sentence is close to the question, or similarity and word coverage together are."""
+        return found.best_similarity >= self.config.similar_enough or found.combined >= self.config.abstain_threshold
 
     def _checked(self, query: Query) -> str:
         question = " ".join(query.question.split())

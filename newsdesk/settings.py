@@ -25,7 +25,8 @@ class Settings:
     chunk_sentences: int = 5
     chunk_overlap: int = 1
     embed_batch_size: int = 64
-    abstain_threshold: float = 0.505
+    abstain_threshold: float = 0.55
+    similar_enough: float = 0.50
     citations: int = 3
     max_question_chars: int = 1000
     max_k: int = 10
