@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,6 +137,20 @@ def support(question: str, vector: Matrix, scored: list[ScoredSentence], top_art
             present.update(sentence_terms(s.stored.sentence.text))
     coverage = sum(w for t, w in q.weights.items() if t in present) / q.total if q.weights else 0.0
     return Support(best, (2 * best + coverage) / 3)
+
+
+def named_outlets(question: str, outlets: Iterable[str]) -> list[str]:
+    """The outlets a question names ("Does 'The Verge' agree with TechCrunch ..."), in the question's order.
+
+    Longer names win where names overlap ("The Age" over "Age")."""
+    taken: list[tuple[int, int]] = []
+    found = []
+    for outlet in sorted(outlets, key=len, reverse=True):
+        match = re.search(rf"(?<!\w){re.escape(outlet)}(?!\w)", question, re.I)
+        if match and not any(match.start() < end and start < match.end() for start, end in taken):
+            taken.append(match.span())
+            found.append((match.start(), outlet))
+    return [o for _, o in sorted(found)]
 
 
 def answer_type(question: str) -> str | None:

@@ -51,6 +51,7 @@ class LexicalIndex:
             corpus.append(tokens)
             df.update(set(tokens))
         self.size = len(corpus)
+        self.outlets = sorted({outlet for outlet, _ in self.meta if outlet})
         self.idf = {t: math.log(1 + (self.size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
         self.default_idf = math.log(1 + (self.size + 0.5) / 0.5)
         self.bm25 = bm25s.BM25()

@@ -6,16 +6,16 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ingest.load import Loaded
 from ingest.pipeline import ChunkConfig, Ingestor, IngestReport
-from newsdesk.answer import ABSTAIN_TEXT, choose, compose
+from newsdesk.answer import ABSTAIN_TEXT, best_per_outlet, choose, compose
 from newsdesk.cite import make_citations
 from newsdesk.errors import BadRequest
-from newsdesk.evidence import ScoredSentence, Support, score_sentences, support
+from newsdesk.evidence import ScoredSentence, Support, named_outlets, score_sentences, support
 from newsdesk.lexical import LexicalIndex
-from newsdesk.models import Answer, Article, Query, StoredSentence, StoreStats
+from newsdesk.models import Answer, Article, Filters, Matrix, Query, StoredSentence, StoreStats
 from newsdesk.ports import Embedder, Generator, VectorStore
 from newsdesk.retrieve import RetrievalConfig, retrieve
 
@@ -47,6 +47,8 @@ class Evidence:
     timing: dict[str, float]
     started: float
     supported: bool  # False: nothing relevant enough, so every answerer abstains
+    per_article: int = 2  # most sentences to cite from one article
+    outlets: list[str] = field(default_factory=list)  # outlets the question names: cite each
 
 
 class Service:
@@ -103,6 +105,13 @@ class Service:
 
         mark = time.perf_counter()
         evidence_ids = [r.article_id for r in current[: self.config.evidence_articles]]
+        outlets = named_outlets(question, lexical.outlets) if query.filters.outlet is None else []
+        for outlet in outlets:  # a question naming several outlets needs each one's reporting
+            if not any((found[a][0].outlet or "").casefold() == outlet.casefold() for a in evidence_ids):
+                extra = self._best_from(outlet, lexical, search_text, vector, query.filters)
+                if extra is not None and extra[0].id not in found:
+                    found[extra[0].id] = extra
+                    evidence_ids.append(extra[0].id)
         sentences = self._sentences({a: found[a][1] for a in evidence_ids})
         ranks = {a: i for i, a in enumerate(evidence_ids)}
         scored = score_sentences(search_text, vector, sentences, ranks, lexical)
@@ -115,7 +124,19 @@ class Service:
             timing=timing,
             started=started,
             supported=self._supported(support(search_text, vector, scored, next(iter(evidence_ids), None), lexical)),
+            per_article=1 if len(outlets) > 1 else self.config.per_article,
+            outlets=outlets[: self.config.max_k] if len(outlets) > 1 else [],
         )
+
+    def _best_from(self, outlet: str, lexical: LexicalIndex, text: str, vector: Matrix,
+                   filters: Filters) -> tuple[Article, str] | None:
+        """The best current article of one outlet for this question."""
+        only = replace(filters, outlet=outlet)
+        for ranked in retrieve(self.store, lexical, text, vector, only, self.config.retrieval)[:3]:
+            got = self.store.articles([ranked.article_id]).get(ranked.article_id)
+            if got is not None and got[1] == ranked.version:
+                return got
+        return None
 
     def ask(self, query: Query) -> Answer:
         evidence = self.find_evidence(query)
@@ -130,7 +151,8 @@ class Service:
         if not evidence.supported:
             timing["total"] = _ms(evidence.started)
             return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, timing_ms=timing)
-        chosen = choose(evidence.scored, query.k, self.config.per_article)
+        first = best_per_outlet(evidence.scored, evidence.outlets, evidence.articles)
+        chosen = choose(evidence.scored, max(query.k, len(first)), evidence.per_article, first)
         citations, dropped = make_citations(chosen, evidence.articles)
         timing["total"] = _ms(evidence.started)
         if not citations:
