@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from ingest.chunk import make_chunks
 from ingest.load import Loaded
 from ingest.sentences import split_sentences
 from newsdesk.errors import ArticleError, NewsdeskError
-from newsdesk.models import Article, IndexedArticle, Matrix
+from newsdesk.models import Article, IndexedArticle, Matrix, Sentence
 from newsdesk.ports import Embedder, VectorStore
 
 BATCH_ARTICLES = 16
@@ -121,7 +121,7 @@ class Ingestor:
         parts = []
         texts: list[str] = []
         for article, _, _ in todo:
-            sentences = split_sentences(article.id, article.text)
+            sentences = _without_title(split_sentences(article.id, article.text), article.title)
             chunks = make_chunks(article.text, sentences, self.config.sentences, self.config.overlap)
             parts.append((sentences, chunks))
             texts.extend(s.text for s in sentences)
@@ -146,6 +146,15 @@ class Ingestor:
                 )
             )
         return out
+
+
+def _without_title(sentences: tuple[Sentence, ...], title: str | None) -> tuple[Sentence, ...]:
+    """Drop headline lines that repeat the title (Markdown headings, HTML <h1>): they are no evidence."""
+    if not title:
+        return sentences
+    key = " ".join(title.split()).casefold()
+    kept = [s for s in sentences if " ".join(s.text.split()).casefold() != key]
+    return tuple(replace(s, index=i) for i, s in enumerate(kept))
 
 
 def _chunk_input(article: Article, text: str) -> str:
