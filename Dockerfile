@@ -1,6 +1,6 @@
 # Newsdesk Lambda image: one image, three functions (the template picks handler.chat / handler.slack /
 # handler.ingest_s3 through ImageConfig.Command). Size budget: <= 2.5 GB uncompressed (Lambda allows 10 GB);
-# see docs/aws.md for the breakdown.
+# see README.md, "Deploy to AWS", for the breakdown.
 FROM public.ecr.aws/lambda/python:3.11
 
 # Only /tmp is writable on Lambda: point every cache a library might create there. The model is
