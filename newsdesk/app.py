@@ -43,7 +43,7 @@ def build_store(settings: Settings) -> VectorStore:
         return ChromaStore(connect(url=settings.chroma_url))
     if settings.index_bucket:
         return build_snapshot_store(settings)
-    return ChromaStore(connect(path=settings.store))
+    return ChromaStore(connect(path=settings.store), folder=settings.store)
 
 
 def build_service(settings: Settings, store: VectorStore | None = None, embedder: Embedder | None = None) -> Service:
@@ -109,7 +109,7 @@ def open_chroma(path: Path) -> tuple[VectorStore, Callable[[], None]]:
     """An embedded Chroma index in `path`, and the function that flushes and closes it."""
     from newsdesk.adapters.chroma_store import ChromaStore, connect
 
-    store = ChromaStore(connect(path=path))
+    store = ChromaStore(connect(path=path), folder=path)
     return store, store.client.close
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import pickle
 import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -20,6 +23,7 @@ STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
     "lrb", "rrb", "cnn", "said", "says", "say", "s", "t", "did", "does", "do", "what", "who", "whom", "when",
     "where", "which", "why", "how", "many", "much",
 }
+CACHE_FILE, CACHE_FORMAT = "newsdesk-lexical.pkl", 1
 _stemmer = Stemmer.Stemmer("english")
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on itself
 
@@ -77,3 +81,23 @@ class LexicalIndex:
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.default_idf)
+
+    def save(self, folder: Path, revision: str) -> None:
+        """Keep the index beside the store, so a new process (or a snapshot's reader) skips the build."""
+        tmp = folder / f"{CACHE_FILE}.{os.getpid()}.tmp"
+        with tmp.open("wb") as f:
+            pickle.dump({"format": CACHE_FORMAT, "revision": revision, "index": self}, f)
+        tmp.replace(folder / CACHE_FILE)  # atomic: readers see the old file or the new one
+
+    @staticmethod
+    def load(folder: Path, revision: str) -> LexicalIndex | None:
+        """The saved index if it was built for this revision of the store (our own file, never user input)."""
+        try:
+            with (folder / CACHE_FILE).open("rb") as f:
+                saved = pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        if saved.get("format") != CACHE_FORMAT or saved.get("revision") != revision:
+            return None
+        index = saved.get("index")
+        return index if isinstance(index, LexicalIndex) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from newsdesk.models import Article, Citation, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
@@ -43,6 +44,9 @@ class VectorStore(Protocol):
 
     def iter_articles(self) -> Iterator[tuple[Article, str]]:
         """Every current article with its version, for the lexical index."""
+
+    def cache_dir(self) -> Path | None:
+        """A folder that travels with the index (and its snapshots) for derived data, or None."""
 
     def revision(self) -> str:
         """Changes whenever the visible content changes."""

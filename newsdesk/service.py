@@ -76,10 +76,16 @@ class Service:
 
     # -- ingest -----------------------------------------------------------------
     def ingest(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport:
-        return Ingestor(self.embedder, self.store, self.chunking).run(items, progress)
+        report = Ingestor(self.embedder, self.store, self.chunking).run(items, progress)
+        if report.added or report.updated:
+            self._after_write()
+        return report
 
     def delete(self, article_id: str) -> bool:
-        return self.store.delete(article_id)
+        removed = self.store.delete(article_id)
+        if removed:
+            self._after_write()
+        return removed
 
     def stats(self) -> StoreStats:
         return self.store.stats()
@@ -224,11 +230,31 @@ class Service:
         self._checked_at = now
         revision = self.store.revision()
         if self._lexical is None or revision != self._revision:
-            started = time.perf_counter()
-            self._lexical = LexicalIndex(self.store.iter_articles())
+            self._lexical = self._saved_or_built_lexical(revision)
             self._revision = revision
-            log.info("lexical index built articles=%d ms=%.0f", self._lexical.size, _ms(started))
         return self._lexical
+
+    def _saved_or_built_lexical(self, revision: str) -> LexicalIndex:
+        """The index saved beside the store for this revision, else a new one (saved for the next process)."""
+        started = time.perf_counter()
+        folder = self.store.cache_dir()
+        saved = LexicalIndex.load(folder, revision) if folder else None
+        if saved is not None:
+            log.info("lexical index loaded articles=%d ms=%.0f", saved.size, _ms(started))
+            return saved
+        built = LexicalIndex(self.store.iter_articles())
+        log.info("lexical index built articles=%d ms=%.0f", built.size, _ms(started))
+        if folder:
+            try:
+                built.save(folder, revision)
+            except OSError as exc:  # a read-only index still answers; it just rebuilds next time
+                log.warning("lexical index not saved folder=%s error=%s", folder, exc)
+        return built
+
+    def _after_write(self) -> None:
+        """Build (and save) the lexical index now, so the index folder and its snapshots carry it."""
+        self._checked_at = 0.0
+        self.lexical_index()
 
 
 def _ms(since: float) -> float:

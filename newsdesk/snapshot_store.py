@@ -79,7 +79,8 @@ class SnapshotStore:
         # The service asks for the revision before each query (every few seconds), so a swap lands
         # between queries, never inside one.
         self.refresh()
-        return f"{self.manifest.version}:{self._current.revision()}"
+        # The unpacked index's own revision: the lexical index its writer saved beside it matches it.
+        return self._current.revision()  # type: ignore[no-any-return]
 
     def version_of(self, article_id: str) -> str | None:
         return self._current.version_of(article_id)

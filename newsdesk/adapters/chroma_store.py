@@ -42,8 +42,10 @@ def connect(path: Path | None = None, url: str | None = None) -> Any:
 
 
 class ChromaStore:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, folder: Path | None = None) -> None:
+        """`folder`: the embedded index's folder, where derived data is kept beside Chroma's files."""
         self.client = client
+        self.folder = folder
         try:
             self._articles = self._collection(ARTICLES)
             self._chunks = self._collection(CHUNKS)
@@ -170,6 +172,9 @@ class ChromaStore:
             if len(got["ids"]) < PAGE:
                 return
             offset += PAGE
+
+    def cache_dir(self) -> Path | None:
+        return self.folder
 
     def revision(self) -> str:
         meta = self.client.get_collection(ARTICLES).metadata or {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -70,6 +71,9 @@ class MemoryStore:
     def iter_articles(self) -> Iterator[tuple[Article, str]]:
         for item in self._items.values():
             yield item.article, item.version
+
+    def cache_dir(self) -> Path | None:
+        return None
 
     def revision(self) -> str:
         return self._revision
