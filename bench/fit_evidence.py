@@ -80,7 +80,7 @@ def cited(groups, weights: np.ndarray, k: int = 3, per_article: int = 2) -> tupl
     for stored, rows, labels in groups:
         scores = rows @ weights
         order = np.argsort(-scores)
-        ranked = [ScoredSentence(stored[i], float(scores[i])) for i in order]
+        ranked = [ScoredSentence(stored[i], float(scores[i]), float(rows[i, 0])) for i in order]
         chosen = choose(ranked, k, per_article)
         hit = {id(s.stored) for s, lab in zip(ranked, labels[order], strict=True) if lab}
         at1 += bool(chosen) and id(chosen[0].stored) in hit

@@ -36,6 +36,7 @@ WEIGHTS = np.array([6.297, 1.149, 2.348, -0.047, 0.669, 1.113, 1.094, 3.541, -0.
 class ScoredSentence:
     stored: StoredSentence
     score: float
+    similarity: float  # cosine similarity of the sentence and the question
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def score_sentences(
     q = question_terms(question, lexical)
     rows = features(q, vector, sentences, article_rank)
     scores = rows @ weights
-    out = [ScoredSentence(s, float(scores[i])) for i, s in enumerate(sentences)]
+    out = [ScoredSentence(s, float(scores[i]), float(rows[i, 0])) for i, s in enumerate(sentences)]
     out.sort(key=lambda s: -s.score)
     return out
 
@@ -122,14 +123,12 @@ class Support:
     combined: float  # 2/3 best similarity + 1/3 IDF-weighted coverage of the question's words by the top article
 
 
-def support(question: str, vector: Matrix, scored: list[ScoredSentence], top_article: str | None,
-            lexical: LexicalIndex) -> Support:
+def support(question: str, scored: list[ScoredSentence], top_article: str | None, lexical: LexicalIndex) -> Support:
     """Coverage catches questions about people or places the collection never mentions, even when
     some sentence is similar in topic; calibrated in README ("Abstention")."""
     if not scored:
         return Support(0.0, 0.0)
-    vector = np.asarray(vector, np.float32)
-    best = max(float(s.stored.vector @ vector) for s in scored)
+    best = max(s.similarity for s in scored)
     q = question_terms(question, lexical)
     present: set[str] = set()
     for s in scored:

@@ -131,7 +131,7 @@ class Service:
             ranked_ids=tuple(r.article_id for r in current[:10]),
             timing=timing,
             started=started,
-            supported=self._supported(support(search_text, vector, scored, next(iter(evidence_ids), None), lexical)),
+            supported=self._supported(support(search_text, scored, next(iter(evidence_ids), None), lexical)),
             per_article=1 if len(outlets) > 1 else self.config.per_article,
             outlets=outlets[: self.config.max_k] if len(outlets) > 1 else [],
         )
