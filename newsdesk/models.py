@@ -111,12 +111,17 @@ class Filters:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved unit (chunk or sentence) with the version it was indexed under."""
+    """A retrieved unit (chunk or sentence) with the version it was indexed under (or its first 16 characters)."""
 
     article_id: str
     version: str
     index: int
     score: float
+
+
+def is_version(current: str, seen: str) -> bool:
+    """Whether a hit's version (full, or the 16-character prefix that row ids carry) is the current one."""
+    return current == seen or (len(seen) >= 16 and current.startswith(seen))
 
 
 @dataclass(frozen=True)

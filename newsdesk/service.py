@@ -15,7 +15,7 @@ from newsdesk.cite import make_citations
 from newsdesk.errors import BadRequest
 from newsdesk.evidence import ScoredSentence, Support, named_outlets, score_sentences, support
 from newsdesk.lexical import LexicalIndex
-from newsdesk.models import Answer, Article, Filters, Matrix, Query, StoredSentence, StoreStats
+from newsdesk.models import Answer, Article, Filters, Matrix, Query, StoredSentence, StoreStats, is_version
 from newsdesk.ports import Embedder, Generator, VectorStore
 from newsdesk.retrieve import RetrievalConfig, retrieve
 
@@ -108,7 +108,7 @@ class Service:
         top = ranked[: max(10, self.config.evidence_articles)]
         found = self.store.articles([r.article_id for r in top])
         # A hit from an older version, or from an article being deleted, is not shown.
-        current = [r for r in top if r.article_id in found and found[r.article_id][1] == r.version]
+        current = [r for r in top if r.article_id in found and is_version(found[r.article_id][1], r.version)]
         timing["retrieve"] = _ms(mark)
 
         mark = time.perf_counter()
@@ -142,7 +142,7 @@ class Service:
         only = replace(filters, outlet=outlet)
         for ranked in retrieve(self.store, lexical, text, vector, only, self.config.retrieval)[:3]:
             got = self.store.articles([ranked.article_id]).get(ranked.article_id)
-            if got is not None and got[1] == ranked.version:
+            if got is not None and is_version(got[1], ranked.version):
                 return got
         return None
 

@@ -117,12 +117,9 @@ class ChromaStore:
             query_embeddings=np.asarray(vector, np.float32).reshape(1, -1),
             n_results=k,
             where=_where(filters),
-            include=["metadatas", "distances"],
+            include=["distances"],  # the id says whose row it is; fetching metadata would double the cost
         )
-        return [
-            Hit(str(m["article_id"]), str(m["version"]), int(m["index"]), 1.0 - float(d))
-            for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)
-        ]
+        return [_hit(row_id, 1.0 - float(d)) for row_id, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
     def articles(self, ids: Sequence[str]) -> dict[str, tuple[Article, str]]:
         if not ids:
@@ -191,6 +188,12 @@ class ChromaStore:
             sentences=sum(int(m.get("sentences", 0)) for m in metas),
             outlets=dict(Counter(str(m.get("outlet") or "(unknown)") for m in metas)),
         )
+
+
+def _hit(row_id: str, score: float) -> Hit:
+    """A hit from a row id `<article_id>:<version[:16]>:<c|s><index>` (article ids may contain ':')."""
+    article_id, version, kind_index = row_id.rsplit(":", 2)
+    return Hit(article_id, version, int(kind_index[1:]), score)
 
 
 def _filter_fields(article: Article) -> dict[str, str | int]:
