@@ -90,7 +90,9 @@ class ChromaStore:
             embeddings=indexed.article_vector.reshape(1, -1),
             documents=[article.text],
             metadatas=[{**base, **provenance, "version": version, "chunks": len(indexed.chunks),
-                        "sentences": len(indexed.sentences)}],
+                        "sentences": len(indexed.sentences),
+                        # offsets here let a query fetch sentence vectors by id, without their metadata
+                        "sentence_spans": json.dumps([[s.start, s.end] for s in indexed.sentences])}],
         )
         stale = {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
         self._chunks.delete(where=stale)
@@ -132,6 +134,32 @@ class ChromaStore:
         }
 
     def sentences(self, versions: Mapping[str, str]) -> list[StoredSentence]:
+        if not versions:
+            return []
+        rows = self._articles.get(ids=list(versions), include=["metadatas", "documents"])
+        out: list[StoredSentence] = []
+        wanted: dict[str, tuple[str, str, int, int, str]] = {}  # row id -> article id, version, index, start, end
+        older = {}
+        for article_id, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True):
+            version = str(meta["version"])
+            if versions.get(article_id) != version:
+                continue
+            if "sentence_spans" not in meta:  # indexed before offsets were kept on the article row
+                older[article_id] = version
+                continue
+            for index, (start, end) in enumerate(json.loads(str(meta["sentence_spans"]))):
+                wanted[f"{article_id}:{version[:16]}:s{index}"] = (article_id, version, index, start, text[start:end])
+        if wanted:
+            got = self._sentences.get(ids=list(wanted), include=["embeddings"])
+            for row_id, vector in zip(got["ids"], got["embeddings"], strict=True):
+                article_id, version, index, start, text = wanted[row_id]
+                sentence = Sentence(article_id, index, start, start + len(text), text)
+                out.append(StoredSentence(sentence, version, np.asarray(vector, np.float32)))
+        out.extend(self._sentences_by_metadata(older))
+        out.sort(key=lambda s: (s.sentence.article_id, s.sentence.index))
+        return out
+
+    def _sentences_by_metadata(self, versions: Mapping[str, str]) -> list[StoredSentence]:
         if not versions:
             return []
         got = self._sentences.get(
