@@ -39,9 +39,6 @@ class VectorStore(Protocol):
     def sentences(self, versions: Mapping[str, str]) -> list[StoredSentence]:
         """The sentences of the given article versions, with their vectors."""
 
-    def iter_chunks(self) -> Iterator[tuple[Hit, str, str | None, int | None]]:
-        """Every current chunk as (hit, text, outlet, published_day), for the lexical index."""
-
     def iter_articles(self) -> Iterator[tuple[Article, str]]:
         """Every current article with its version, for the lexical index."""
 

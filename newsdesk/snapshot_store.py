@@ -97,9 +97,6 @@ class SnapshotStore:
     def sentences(self, versions: Mapping[str, str]) -> list[StoredSentence]:
         return self._current.sentences(versions)
 
-    def iter_chunks(self) -> Iterator[tuple[Hit, str, str | None, int | None]]:
-        return self._current.iter_chunks()
-
     def iter_articles(self) -> Iterator[tuple[Article, str]]:
         return self._current.iter_articles()  # type: ignore[attr-defined, no-any-return]
 

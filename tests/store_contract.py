@@ -91,7 +91,7 @@ class StoreContract:
         assert store.query_sentences(unit(1), 5, Filters()) == []
         assert store.articles(["nothing"]) == {} and store.articles([]) == {}
         assert store.sentences({}) == [] and store.sentences({"nothing": "v1"}) == []
-        assert list(store.iter_chunks()) == []
+        assert list(store.iter_articles()) == []
         stats = store.stats()
         assert (stats.articles, stats.chunks, stats.sentences, stats.outlets) == (0, 0, 0, {})
 
@@ -185,8 +185,8 @@ class StoreContract:
         assert len([h for h in three.query_sentences(unit(1), 50, Filters()) if h.article_id == "storm"]) == 2
         assert three.sentences({"storm": "v1"}) == []
         assert [s.sentence.text for s in three.sentences({"storm": "v2"})] == edited
-        chunk_rows = [(hit, text) for hit, text, _, _ in three.iter_chunks() if hit.article_id == "storm"]
-        assert [(h.version, t) for h, t in chunk_rows] == [("v2", "  ".join(edited))]
+        listed = [(version, a.text) for a, version in three.iter_articles() if a.id == "storm"]
+        assert listed == [("v2", "  ".join(edited))]
         stats = three.stats()
         assert (stats.articles, stats.sentences) == (4, 2 + 3 + 2 + 2)
 
@@ -205,7 +205,7 @@ class StoreContract:
         assert three.sentences({"bridge": "v1"}) == []
         for query in (three.query_chunks, three.query_sentences):
             assert "bridge" not in {h.article_id for h in query(unit(1, 1), 50, Filters())}
-        assert "bridge" not in {hit.article_id for hit, *_ in three.iter_chunks()}
+        assert "bridge" not in {a.id for a, _ in three.iter_articles()}
         assert three.delete("bridge") is False
         assert three.delete("never-written") is False
         assert three.revision() == after  # nothing changed, so the revision did not either
@@ -222,13 +222,12 @@ class StoreContract:
         assert store.revision() == store.revision()  # stable while nothing changes
 
     # -- listing and counts ------------------------------------------------------------------------
-    def test_iter_chunks_lists_every_current_chunk(self, three: VectorStore) -> None:
-        rows = {(hit.article_id, hit.index): (hit.version, text, outlet, day) for hit, text, outlet, day in three.iter_chunks()}
-        assert set(rows) == {("storm", 0), ("storm", 1), ("bridge", 0), ("bridge", 1), ("library", 0), ("undated", 0)}
-        assert rows[("storm", 0)] == ("v1", "  ".join(STORM[:2]), "Harbor Gazette", 20240306)
-        assert rows[("storm", 1)][1] == "  ".join(STORM[1:])
-        assert rows[("library", 0)][2:] == ("harbor gazette", 20240304)
-        assert rows[("undated", 0)][2:] == (None, None)
+    def test_iter_articles_lists_every_current_article(self, three: VectorStore) -> None:
+        rows = {a.id: (version, a.text, a.outlet, a.published_day) for a, version in three.iter_articles()}
+        assert set(rows) == {"storm", "bridge", "library", "undated"}
+        assert rows["storm"] == ("v1", "  ".join(STORM), "Harbor Gazette", 20240306)
+        assert rows["library"][2:] == ("harbor gazette", 20240304)
+        assert rows["undated"][2:] == (None, None)
 
     def test_stats(self, three: VectorStore) -> None:
         stats = three.stats()

@@ -78,7 +78,7 @@ def test_snapshot_store_is_read_only(tmp_path: Path, moto_url: str, bucket: str)
     report = service.ingest([Article("new-one", "A brand new article. It has two sentences.")])
     assert report.failed == 1 and "read-only" in report.errors[0]
     with pytest.raises(StoreUnavailable, match="read-only"):
-        service.delete(service.store.iter_chunks().__next__()[0].article_id)
+        service.delete(next(iter(service.store.iter_articles()))[0].id)
 
 
 def test_newer_version_is_swapped_in_after_the_check_interval(tmp_path: Path, moto_url: str, bucket: str) -> None:

@@ -174,14 +174,6 @@ class ChromaStore:
         out.sort(key=lambda s: (s.sentence.article_id, s.sentence.index))
         return out
 
-    def iter_chunks(self) -> Iterator[tuple[Hit, str, str | None, int | None]]:
-        current = {i: str(m["version"]) for i, m in self._pages(self._articles, ["metadatas"], lambda g, j: g["metadatas"][j])}
-        for _, (text, meta) in self._pages(self._chunks, ["documents", "metadatas"],
-                                           lambda g, j: (g["documents"][j], g["metadatas"][j])):
-            if current.get(str(meta["article_id"])) == meta["version"]:
-                hit = Hit(str(meta["article_id"]), str(meta["version"]), int(meta["index"]), 0.0)
-                yield hit, text, meta.get("outlet"), meta.get("day")
-
     def iter_articles(self) -> Iterator[tuple[Article, str]]:
         for article_id, (text, meta) in self._pages(
             self._articles, ["documents", "metadatas"], lambda g, j: (g["documents"][j], g["metadatas"][j])

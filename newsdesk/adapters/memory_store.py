@@ -62,12 +62,6 @@ class MemoryStore:
                 )
         return out
 
-    def iter_chunks(self) -> Iterator[tuple[Hit, str, str | None, int | None]]:
-        for item in self._items.values():
-            for chunk in item.chunks:
-                hit = Hit(item.article.id, item.version, chunk.index, 0.0)
-                yield hit, chunk.text, item.article.outlet, item.article.published_day
-
     def iter_articles(self) -> Iterator[tuple[Article, str]]:
         for item in self._items.values():
             yield item.article, item.version
