@@ -11,22 +11,28 @@ ABSTAIN_TEXT = "The reporting in this collection does not cover that question, s
 
 
 def choose(scored: list[ScoredSentence], k: int, per_article: int,
-           first: list[ScoredSentence] | None = None) -> list[ScoredSentence]:
-    """The best `k` sentences after `first`, no repeats, at most `per_article` from one article while
-    others can fill in."""
+           first: list[ScoredSentence] | None = None, repeat_cost: float = 0.0) -> list[ScoredSentence]:
+    """The best `k` sentences after `first`, no repeats.
+
+    Each sentence already taken from an article lowers that article's next sentence by `repeat_cost`
+    (in evidence-score units), so a nearly-as-good sentence from another article wins, but a clearly
+    better second sentence from the same article still does. At most `per_article` from one article
+    while others can fill in; a second pass fills up when too few articles are relevant.
+    """
     chosen: list[ScoredSentence] = list(first or [])[:k]
     seen_text = {_key(item) for item in chosen}
     per: Counter[str] = Counter(item.stored.sentence.article_id for item in chosen)
-    for limit in (per_article, k):  # a second pass fills up when too few articles are relevant
-        for item in scored:
-            if len(chosen) >= k:
-                return chosen
-            article_id = item.stored.sentence.article_id
-            if _key(item) in seen_text or per[article_id] >= limit:
-                continue
-            chosen.append(item)
-            seen_text.add(_key(item))
-            per[article_id] += 1
+    keyed = [(_key(item), item) for item in scored]
+    for limit in (per_article, k):
+        while len(chosen) < k:
+            allowed = [(key, item) for key, item in keyed
+                       if key not in seen_text and per[item.stored.sentence.article_id] < limit]
+            if not allowed:
+                break
+            key, best = max(allowed, key=lambda pair: pair[1].score - repeat_cost * per[pair[1].stored.sentence.article_id])
+            chosen.append(best)
+            seen_text.add(key)
+            per[best.stored.sentence.article_id] += 1
     return chosen
 
 

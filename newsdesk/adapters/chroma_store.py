@@ -68,22 +68,18 @@ class ChromaStore:
         base = _filter_fields(article)
         provenance = {k: v for k, v in _provenance(article).items() if v is not None}
         # New-version rows first; they stay invisible until the article row points at their version.
+        # Sentence and chunk rows hold a vector and the fields filters need, not text: their text is
+        # the article's text at offsets kept on the article row, so it is stored (and indexed) once.
+        # That keeps the index, and the snapshot a new Lambda container downloads, small.
         self._sentences.upsert(
             ids=[f"{article.id}:{version[:16]}:s{s.index}" for s in indexed.sentences],
             embeddings=indexed.sentence_vectors,
-            documents=[s.text for s in indexed.sentences],
-            metadatas=[{**base, "version": version, "index": s.index, "start": s.start, "end": s.end}
-                       for s in indexed.sentences],
+            metadatas=[{**base, "version": version, "index": s.index} for s in indexed.sentences],
         )
         self._chunks.upsert(
             ids=[f"{article.id}:{version[:16]}:c{c.index}" for c in indexed.chunks],
             embeddings=indexed.chunk_vectors,
-            documents=[c.text for c in indexed.chunks],
-            metadatas=[
-                {**base, **provenance, "version": version, "index": c.index, "start": c.start, "end": c.end,
-                 "sentence_spans": json.dumps(c.sentence_spans)}
-                for c in indexed.chunks
-            ],
+            metadatas=[{**base, "version": version, "index": c.index} for c in indexed.chunks],
         )
         self._articles.upsert(
             ids=[article.id],
