@@ -51,11 +51,17 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
     if settings.answerer != "extractive" and not settings.bedrock_model_id:
         raise ConfigError("NEWSDESK_BEDROCK_MODEL_ID is required for the bedrock answerer")
     if embedder is None and store is None and settings.index_bucket and not settings.chroma_url:
-        # Cold start on Lambda: load the model while the snapshot downloads and Chroma imports.
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        # Cold start on Lambda: load the model and import chromadb while the snapshot downloads.
+        # boto3 comes first: imported alongside chromadb, it would wait on shared imports and the GIL.
+        from newsdesk.adapters.chroma_store import preload
+
+        blobs = index_blobs(settings)
+        with ThreadPoolExecutor(max_workers=2) as pool:
             loading = pool.submit(build_embedder, settings)
-            store = build_store(settings)
+            importing = pool.submit(preload)
+            store = build_snapshot_store(settings, blobs)
             embedder = loading.result()
+            importing.result()
     return Service(
         embedder=embedder if embedder is not None else build_embedder(settings),
         store=store if store is not None else build_store(settings),
@@ -113,10 +119,11 @@ def open_chroma(path: Path) -> tuple[VectorStore, Callable[[], None]]:
     return store, store.client.close
 
 
-def build_snapshot_store(settings: Settings) -> VectorStore:
+def build_snapshot_store(settings: Settings, blobs: Blobs | None = None) -> VectorStore:
     from newsdesk.snapshot_store import SnapshotStore
 
-    return SnapshotStore(index_blobs(settings), snapshot_root(settings), open_chroma, settings.manifest_check_seconds)
+    return SnapshotStore(blobs or index_blobs(settings), snapshot_root(settings), open_chroma,
+                         settings.manifest_check_seconds)
 
 
 @lru_cache(maxsize=1)

@@ -6,9 +6,10 @@ import json
 import logging
 import shutil
 import tarfile
-import tempfile
 import time
 import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_KEY = "index/manifest.json"
 VERSIONS_PREFIX = "index/versions/"
+TRANSFER_THREADS = 8
 
 
 class Blobs(Protocol):
@@ -39,20 +41,23 @@ class Blobs(Protocol):
 
 @dataclass(frozen=True)
 class Manifest:
+    """The latest version: `key` is its folder of files (or, for versions written before 2026-11-27, one .tar.gz)."""
+
     version: str
     key: str
     created_at: str
     parent: str | None = None
     size_bytes: int = 0
+    files: tuple[str, ...] = ()  # paths inside the version folder; empty for a .tar.gz version
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), indent=2).encode("utf-8")
+        return json.dumps({**asdict(self), "files": list(self.files)}, indent=2).encode("utf-8")
 
     @classmethod
     def from_json(cls, raw: bytes) -> Manifest:
         data = json.loads(raw)
         return cls(str(data["version"]), str(data["key"]), str(data["created_at"]), data.get("parent"),
-                   int(data.get("size_bytes", 0)))
+                   int(data.get("size_bytes", 0)), tuple(str(f) for f in data.get("files", ())))
 
 
 def new_version_id() -> str:
@@ -72,41 +77,42 @@ def read_manifest(blobs: Blobs) -> Manifest | None:
 
 
 def publish(blobs: Blobs, folder: Path, parent: str | None = None) -> Manifest:
-    """Upload `folder` as a new immutable version, then point the manifest at it (readers never see half)."""
+    """Upload `folder` as a new immutable version, then point the manifest at it (readers never see half).
+
+    Each file is its own object, uploaded and later downloaded in parallel, with nothing to unpack:
+    most of an index is float vectors, which compression barely shrinks (about 10%) but slows to load.
+    """
     if not folder.is_dir() or not any(folder.iterdir()):
         raise StoreUnavailable(f"no index at {folder}: run `newsdesk ingest ... --store {folder}` first")
     version = new_version_id()
-    key = f"{VERSIONS_PREFIX}{version}.tar.gz"
+    prefix = f"{VERSIONS_PREFIX}{version}/"
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="newsdesk-publish-") as tmp:
-        archive = Path(tmp) / "index.tar.gz"
-        with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
-            for item in sorted(folder.iterdir()):
-                tar.add(item, arcname=item.name)
-        size = archive.stat().st_size
-        blobs.upload(archive, key)
-    manifest = Manifest(version, key, datetime.now(UTC).isoformat(timespec="seconds"), parent, size)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    _each(files, lambda name: blobs.upload(folder / name, prefix + name))
+    size = sum((folder / name).stat().st_size for name in files)
+    manifest = Manifest(version, prefix, datetime.now(UTC).isoformat(timespec="seconds"), parent, size, tuple(files))
     blobs.put_bytes(MANIFEST_KEY, manifest.to_json(), "application/json")  # last: the commit point
-    log.info("snapshot published version=%s bytes=%d ms=%.0f", version, size, (time.perf_counter() - started) * 1000)
+    log.info("snapshot published version=%s files=%d bytes=%d ms=%.0f", version, len(files), size,
+             (time.perf_counter() - started) * 1000)
     return manifest
 
 
 def fetch(blobs: Blobs, manifest: Manifest, dest: Path) -> Path:
-    """Download and unpack a version into `dest`; `dest` appears only when complete."""
+    """Download a version into `dest`; `dest` appears only when complete."""
     if dest.is_dir():
         return dest
     started = time.perf_counter()
     staging = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.partial")
-    staging.mkdir(parents=True)
+    (staging / "index").mkdir(parents=True)
     try:
-        archive = staging / "index.tar.gz"
-        blobs.download(manifest.key, archive)
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(staging / "index", filter="data")
+        if manifest.key.endswith(".tar.gz"):
+            _fetch_archive(blobs, manifest.key, staging)
+        else:
+            _each(manifest.files, lambda name: _download(blobs, manifest.key + name, staging / "index" / name))
         try:
             (staging / "index").rename(dest)
         except OSError:
-            if not dest.is_dir():  # else another process unpacked the same version first
+            if not dest.is_dir():  # else another process downloaded the same version first
                 raise
     except (OSError, tarfile.TarError) as exc:
         raise StoreUnavailable(f"cannot load index version {manifest.version} from {blobs.where}: {exc}") from exc
@@ -114,3 +120,23 @@ def fetch(blobs: Blobs, manifest: Manifest, dest: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("snapshot loaded version=%s ms=%.0f", manifest.version, (time.perf_counter() - started) * 1000)
     return dest
+
+
+def _download(blobs: Blobs, key: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blobs.download(key, path)
+
+
+def _fetch_archive(blobs: Blobs, key: str, staging: Path) -> None:
+    """A version published as one .tar.gz (before per-file versions)."""
+    archive = staging / "index.tar.gz"
+    blobs.download(key, archive)
+    with tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(staging / "index", filter="data")
+
+
+def _each(names: Sequence[str], action: Callable[[str], None]) -> None:
+    """Run `action` on every name, several at a time (S3 transfers wait on the network, not the CPU)."""
+    with ThreadPoolExecutor(max_workers=TRANSFER_THREADS) as pool:
+        for done in [pool.submit(action, name) for name in names]:
+            done.result()  # the first failure is raised

@@ -108,7 +108,7 @@ def test_end_to_end_new_process_follows_updates(buckets: Any, tmp_path: Path) ->
     first = put_and_ingest(s3, articles, key, STORM)
     assert first["published"] and first["ingested"] == 1
     assert manifest(s3, index)["version"] == first["version"]
-    assert s3.head_object(Bucket=index, Key=f"index/versions/{first['version']}.tar.gz")
+    assert s3.head_object(Bucket=index, Key=f"index/versions/{first['version']}/chroma.sqlite3")
 
     query = QueryProcess(env, tmp_path / "empty-tmp")
     try:
@@ -138,7 +138,8 @@ def test_redelivered_event_changes_nothing(buckets: Any) -> None:
     again = handler.ingest_s3(s3_event(articles, "articles/storm.txt"), None)
     assert again["published"] is False and again["unchanged"] == 1 and again["ingested"] == 0
     assert manifest(s3, index)["version"] == first["version"]
-    assert len(s3.list_objects_v2(Bucket=index, Prefix="index/versions/")["Contents"]) == 1
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=index, Prefix="index/versions/")["Contents"]]
+    assert {key.split("/")[2] for key in keys} == {first["version"]}  # one version, no second upload
 
 
 def test_removed_object_deletes_its_article(buckets: Any) -> None:

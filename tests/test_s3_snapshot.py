@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from newsdesk.cli import cli
 from newsdesk.errors import StoreUnavailable
 from newsdesk.models import Article, Query
 from newsdesk.settings import Settings
-from newsdesk.snapshot import read_manifest
+from newsdesk.snapshot import MANIFEST_KEY, read_manifest
 from tests.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("aws_env")]
@@ -61,7 +62,9 @@ def test_publish_then_query_from_the_snapshot(tmp_path: Path, moto_url: str, buc
     blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
     manifest = read_manifest(blobs)
     assert manifest is not None and manifest.version == published["version"]
-    assert manifest.key == f"index/versions/{manifest.version}.tar.gz" and blobs.get_bytes(manifest.key)
+    assert manifest.key == f"index/versions/{manifest.version}/" and "chroma.sqlite3" in manifest.files
+    for name in manifest.files:  # every file of the index is an object of its own, byte for byte
+        assert blobs.get_bytes(manifest.key + name) == (tmp_path / "local" / name).read_bytes()
 
     service = build_service(settings_for(tmp_path, moto_url, bucket))
     answer = service.ask(Query(QUESTION))
@@ -69,6 +72,23 @@ def test_publish_then_query_from_the_snapshot(tmp_path: Path, moto_url: str, buc
     local = build_service(Settings.from_env({}, embedder="hash", store=tmp_path / "local"))
     assert service.stats() == local.stats()
     assert (tmp_path / "snapshots" / manifest.version).is_dir()
+
+
+def test_a_version_published_as_one_archive_still_loads(tmp_path: Path, moto_url: str, bucket: str) -> None:
+    """Indexes published before per-file versions are a single .tar.gz; readers still load them."""
+    local_index(tmp_path / "local", [str(EXAMPLES)])
+    archive = tmp_path / "old.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for item in sorted((tmp_path / "local").iterdir()):
+            tar.add(item, arcname=item.name)
+    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
+    blobs.upload(archive, "index/versions/20260101T000000Z-00000000.tar.gz")
+    old = {"version": "20260101T000000Z-00000000", "key": "index/versions/20260101T000000Z-00000000.tar.gz",
+           "created_at": "2026-01-01T00:00:00+00:00", "parent": None, "size_bytes": archive.stat().st_size}
+    blobs.put_bytes(MANIFEST_KEY, json.dumps(old).encode(), "application/json")
+
+    answer = build_service(settings_for(tmp_path, moto_url, bucket)).ask(Query(QUESTION))
+    assert any("homes" in c.sentence for c in answer.citations)
 
 
 def test_snapshot_store_is_read_only(tmp_path: Path, moto_url: str, bucket: str) -> None:

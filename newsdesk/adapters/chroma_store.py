@@ -19,6 +19,11 @@ ARTICLES, CHUNKS, SENTENCES = "newsdesk_articles", "newsdesk_chunks", "newsdesk_
 PAGE = 2000
 
 
+def preload() -> None:
+    """Import chromadb (about a second) ahead of `connect`, e.g. on a thread while a snapshot downloads."""
+    import chromadb  # noqa: F401
+
+
 def connect(path: Path | None = None, url: str | None = None) -> Any:
     """A Chroma client; telemetry off, and never a default embedding function."""
     import chromadb
