@@ -22,18 +22,34 @@ def choose(scored: list[ScoredSentence], k: int, per_article: int,
     chosen: list[ScoredSentence] = list(first or [])[:k]
     seen_text = {_key(item) for item in chosen}
     per: Counter[str] = Counter(item.stored.sentence.article_id for item in chosen)
-    keyed = [(_key(item), item) for item in scored]
+    ranked = sorted(((item, _key(item)) for item in scored), key=lambda pair: -pair[0].score)
     for limit in (per_article, k):
         while len(chosen) < k:
-            allowed = [(key, item) for key, item in keyed
-                       if key not in seen_text and per[item.stored.sentence.article_id] < limit]
-            if not allowed:
+            picked = _next_best(ranked, seen_text, per, limit, repeat_cost)
+            if picked is None:
                 break
-            key, best = max(allowed, key=lambda pair: pair[1].score - repeat_cost * per[pair[1].stored.sentence.article_id])
-            chosen.append(best)
+            item, key = picked
+            chosen.append(item)
             seen_text.add(key)
-            per[best.stored.sentence.article_id] += 1
+            per[item.stored.sentence.article_id] += 1
     return chosen
+
+
+def _next_best(ranked: list[tuple[ScoredSentence, str]], seen_text: set[str], per: Counter[str], limit: int,
+               repeat_cost: float) -> tuple[ScoredSentence, str] | None:
+    """The allowed sentence with the best score after the repeat cost; `ranked` is best first."""
+    best: tuple[ScoredSentence, str] | None = None
+    best_value = float("-inf")
+    for item, key in ranked:
+        if item.score <= best_value:
+            break  # the cost only lowers scores: nothing further down can win
+        taken = per[item.stored.sentence.article_id]
+        if key in seen_text or taken >= limit:
+            continue
+        value = item.score - repeat_cost * taken
+        if value > best_value:
+            best, best_value = (item, key), value
+    return best
 
 
 def best_per_outlet(scored: list[ScoredSentence], outlets: list[str], articles: dict[str, Article]) -> list[ScoredSentence]:

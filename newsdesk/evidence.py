@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsdesk.lexical import LexicalIndex, sentence_terms, terms
+from newsdesk.lexical import LexicalIndex, sentence_profile, sentence_terms, terms
 from newsdesk.models import Matrix, StoredSentence
 
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -72,16 +72,11 @@ def features(
         return np.zeros((0, len(FEATURES)), np.float32)
     dense = np.stack([s.vector for s in sentences]) @ np.asarray(vector, np.float32)
     rows = np.zeros((len(sentences), len(FEATURES)), np.float32)
-    overlaps = np.zeros(len(sentences), np.float32)
     for i, stored in enumerate(sentences):
         s = stored.sentence
-        ordered = sentence_terms(s.text)
-        s_terms = set(ordered)
+        s_terms, s_bigrams = sentence_profile(s.text)
         matched = q.terms & s_terms
-        overlaps[i] = sum(q.weights[t] for t in matched) / q.total
-        s_bigrams = set(zip(ordered, ordered[1:], strict=False))
-        rows[i, 0] = dense[i]
-        rows[i, 1] = overlaps[i]
+        rows[i, 1] = sum(q.weights[t] for t in matched) / q.total
         rows[i, 3] = type_match(q.wants, s.text, q.text) if s_terms - q.terms else -1.0
         rows[i, 4] = 1.0 / (1.0 + s.index)
         rows[i, 5] = 1.0 if s.index < 3 else 0.0
@@ -90,11 +85,16 @@ def features(
         rows[i, 8] = max((q.weights[t] for t in matched), default=0.0) / q.rarest
         rows[i, 9] = len(q.bigrams & s_bigrams) / len(q.bigrams) if q.bigrams else 0.0
         rows[i, 10] = len(s_terms - q.terms) / len(s_terms) if s_terms else 0.0
-    for i, stored in enumerate(sentences):
-        near = [j for j in (i - 1, i + 1)
-                if 0 <= j < len(sentences) and sentences[j].sentence.article_id == stored.sentence.article_id]
-        rows[i, 2] = float(np.mean(dense[near])) if near else 0.0
-        rows[i, 11] = float(max(overlaps[near])) if near else 0.0
+    rows[:, 0] = dense
+    # Neighbours: the sentence before and after in the same article.
+    articles = [s.sentence.article_id for s in sentences]
+    has_prev = np.array([0.0] + [float(a == b) for a, b in zip(articles, articles[1:], strict=False)], np.float32)
+    has_next = np.append(has_prev[1:], 0.0).astype(np.float32)
+    prev_dense, next_dense = np.roll(dense, 1) * has_prev, np.roll(dense, -1) * has_next
+    count = has_prev + has_next
+    rows[:, 2] = np.divide(prev_dense + next_dense, count, out=np.zeros_like(dense), where=count > 0)
+    overlap = rows[:, 1]
+    rows[:, 11] = np.maximum(np.where(has_prev > 0, np.roll(overlap, 1), 0.0), np.where(has_next > 0, np.roll(overlap, -1), 0.0))
     return rows
 
 

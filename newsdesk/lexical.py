@@ -40,6 +40,13 @@ def sentence_terms(text: str) -> tuple[str, ...]:
     return tuple(terms(text))
 
 
+@lru_cache(maxsize=100_000)
+def sentence_profile(text: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """A stored sentence's set of terms and of adjacent term pairs, cached like `sentence_terms`."""
+    ordered = sentence_terms(text)
+    return frozenset(ordered), frozenset(zip(ordered, ordered[1:], strict=False))
+
+
 class LexicalIndex:
     """BM25 over every current article (title and text), plus IDF weights for sentence scoring."""
 
@@ -67,17 +74,15 @@ class LexicalIndex:
         tokens = [t for t in terms(question) if t in self.idf]
         if not tokens or not self.size:
             return []
-        mask = None
+        # get_scores and a numpy top-k: bm25s' retrieve() adds a thread pool and a progress bar per call
+        # (0.67 ms against 0.09 ms a question on NewsQA).
+        scores = np.asarray(self.bm25.get_scores(tokens), np.float32)
         if not filters.empty:
-            mask = np.array([1.0 if filters.allows(o, d) else 0.0 for o, d in self.meta], np.float32)
-        docs, scores = self.bm25.retrieve(
-            [tokens], k=min(k, self.size), show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [
-            Hit(self.hits[i].article_id, self.hits[i].version, 0, float(s))
-            for i, s in zip(docs[0], scores[0], strict=True)
-            if s > 0
-        ]
+            scores = scores * np.array([1.0 if filters.allows(o, d) else 0.0 for o, d in self.meta], np.float32)
+        k = min(k, self.size)
+        top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [Hit(self.hits[i].article_id, self.hits[i].version, 0, float(scores[i])) for i in top if scores[i] > 0]
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.default_idf)

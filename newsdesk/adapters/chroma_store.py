@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, Sente
 
 ARTICLES, CHUNKS, SENTENCES = "newsdesk_articles", "newsdesk_chunks", "newsdesk_sentences"
 PAGE = 2000
+RECENT_ROWS = 64  # article rows kept from the last few `articles` calls
 
 
 def preload() -> None:
@@ -51,6 +53,8 @@ class ChromaStore:
         """`folder`: the embedded index's folder, where derived data is kept beside Chroma's files."""
         self.client = client
         self.folder = folder
+        self._recent: OrderedDict[str, tuple[str, str, Mapping[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
         try:
             self._articles = self._collection(ARTICLES)
             self._chunks = self._collection(CHUNKS)
@@ -129,19 +133,35 @@ class ChromaStore:
             return {}
         # Chroma rejects repeated ids in get(); the port allows them (and MemoryStore accepts them).
         got = self._articles.get(ids=list(dict.fromkeys(ids)), include=["metadatas", "documents"])
+        with self._lock:  # `sentences` usually asks for these rows next: keep them, no second fetch
+            for row in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                self._recent[row[0]] = row
+                self._recent.move_to_end(row[0])
+            while len(self._recent) > RECENT_ROWS:
+                self._recent.popitem(last=False)
         return {
             i: (_article(i, text, meta), str(meta["version"]))
             for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
 
+    def _article_rows(self, versions: Mapping[str, str]) -> list[tuple[str, str, Mapping[str, Any]]]:
+        """Article rows at the given versions, from the last `articles` call where it fetched them."""
+        with self._lock:
+            kept = [self._recent.get(a) for a in versions]
+        rows = [row for row in kept if row is not None and row[2]["version"] == versions[row[0]]]
+        missing = [a for a in versions if a not in {row[0] for row in rows}]
+        if missing:
+            got = self._articles.get(ids=missing, include=["metadatas", "documents"])
+            rows.extend(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+        return rows
+
     def sentences(self, versions: Mapping[str, str]) -> list[StoredSentence]:
         if not versions:
             return []
-        rows = self._articles.get(ids=list(versions), include=["metadatas", "documents"])
         out: list[StoredSentence] = []
         wanted: dict[str, tuple[str, str, int, int, str]] = {}  # row id -> article id, version, index, start, end
         older = {}
-        for article_id, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True):
+        for article_id, text, meta in self._article_rows(versions):
             version = str(meta["version"])
             if versions.get(article_id) != version:
                 continue
