@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -164,11 +165,23 @@ def answer_type(question: str) -> str | None:
 
 
 def type_match(wants: str | None, sentence: str, question: str) -> float:
+    if wants is None:
+        return 0.0
+    dates, numbers, names = _answer_kinds(sentence)
     if wants == "date":
-        return 1.0 if DATE.search(sentence) else 0.0
+        return float(dates)
     if wants == "number":
-        return 1.0 if NUMBER.search(sentence) else 0.0
-    if wants == "name":
-        asked = {w.casefold() for w in re.findall(r"\w+", question)}
-        return 1.0 if any(m.casefold() not in asked for m in PROPER.findall(sentence)) else 0.0
-    return 0.0
+        return float(numbers)
+    return 1.0 if names - _words(question) else 0.0
+
+
+@lru_cache(maxsize=1024)
+def _words(question: str) -> frozenset[str]:
+    return frozenset(w.casefold() for w in re.findall(r"\w+", question))
+
+
+@lru_cache(maxsize=100_000)
+def _answer_kinds(sentence: str) -> tuple[bool, bool, frozenset[str]]:
+    """Whether a stored sentence has a date, a number, and which capitalised words (cached per sentence)."""
+    return (bool(DATE.search(sentence)), bool(NUMBER.search(sentence)),
+            frozenset(m.casefold() for m in PROPER.findall(sentence)))
