@@ -18,6 +18,7 @@ from newsdesk.lexical import LexicalIndex
 from newsdesk.models import Answer, Article, Filters, Matrix, Query, StoredSentence, StoreStats, is_version
 from newsdesk.ports import Embedder, Generator, VectorStore
 from newsdesk.retrieve import RetrievalConfig, retrieve
+from newsdesk.sentence_vectors import SentenceVectors
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class Service:
         self.default_answerer = default_answerer
         self.allow_answerer_override = allow_answerer_override
         self._lexical: LexicalIndex | None = None
+        self._vectors: SentenceVectors | None = None
         self._sentence_cache: OrderedDict[tuple[str, str], list[StoredSentence]] = OrderedDict()
         self._revision: str | None = None
         self._checked_at = 0.0
@@ -123,7 +125,7 @@ class Service:
                 if extra is not None and extra[0].id not in found:
                     found[extra[0].id] = extra
                     evidence_ids.append(extra[0].id)
-        sentences = self._sentences({a: found[a][1] for a in evidence_ids})
+        sentences = self._sentences({a: found[a][1] for a in evidence_ids}, {a: found[a][0] for a in evidence_ids})
         ranks = {a: i for i, a in enumerate(evidence_ids)}
         scored = score_sentences(search_text, vector, sentences, ranks, lexical)
         timing["evidence"] = _ms(mark)
@@ -208,12 +210,18 @@ class Service:
             )
         return question
 
-    def _sentences(self, versions: dict[str, str]) -> list[StoredSentence]:
+    def _sentences(self, versions: dict[str, str], articles: dict[str, Article]) -> list[StoredSentence]:
         """Stored sentences with vectors, cached per article version (a version never changes)."""
         missing = {a: v for a, v in versions.items() if (a, v) not in self._sentence_cache}
         if missing:
-            fetched: dict[tuple[str, str], list[StoredSentence]] = {key: [] for key in missing.items()}
-            for stored in self.store.sentences(missing):
+            fetched: dict[tuple[str, str], list[StoredSentence]] = {}
+            for article_id, version in list(missing.items()):
+                kept = self._vectors.get(articles[article_id], version) if self._vectors else None
+                if kept is not None:
+                    fetched[(article_id, version)] = kept
+                    del missing[article_id]
+            fetched.update({key: [] for key in missing.items()})
+            for stored in self.store.sentences(missing) if missing else []:
                 fetched[(stored.sentence.article_id, stored.version)].append(stored)
             for key, rows in fetched.items():
                 self._sentence_cache[key] = rows
@@ -234,29 +242,42 @@ class Service:
         self._checked_at = now
         revision = self.store.revision()
         if self._lexical is None or revision != self._revision:
-            self._lexical = self._saved_or_built_lexical(revision)
+            self._lexical, self._vectors = self._derived(revision)
             self._revision = revision
         return self._lexical
 
-    def _saved_or_built_lexical(self, revision: str) -> LexicalIndex:
-        """The index saved beside the store for this revision, else a new one (saved for the next process)."""
+    def _derived(self, revision: str) -> tuple[LexicalIndex, SentenceVectors | None]:
+        """The lexical index and sentence vectors saved beside the store for this revision, else new ones
+        (saved for the next process, and so carried by snapshots)."""
         started = time.perf_counter()
         folder = self.store.cache_dir()
-        saved = LexicalIndex.load(folder, revision) if folder else None
-        if saved is not None:
-            log.info("lexical index loaded articles=%d ms=%.0f", saved.size, _ms(started))
-            return saved
-        built = LexicalIndex(self.store.iter_articles())
-        log.info("lexical index built articles=%d ms=%.0f", built.size, _ms(started))
+        lexical = LexicalIndex.load(folder, revision) if folder else None
+        vectors = SentenceVectors.load(folder) if folder else None
+        if lexical is not None and (folder is None or (vectors is not None and vectors.revision == revision)):
+            log.info("lexical index loaded articles=%d ms=%.0f", lexical.size, _ms(started))
+            return lexical, vectors
+        rows = list(self.store.iter_articles())
+        if lexical is None:
+            lexical = LexicalIndex(rows)
+            log.info("lexical index built articles=%d ms=%.0f", lexical.size, _ms(started))
+            if folder:
+                self._save(lambda: lexical.save(folder, revision), folder)
         if folder:
-            try:
-                built.save(folder, revision)
-            except OSError as exc:  # a read-only index still answers; it just rebuilds next time
-                log.warning("lexical index not saved folder=%s error=%s", folder, exc)
-        return built
+            started = time.perf_counter()
+            vectors = SentenceVectors.build(self.store, rows, revision, previous=vectors)
+            log.info("sentence vectors built rows=%d ms=%.0f", len(vectors.vectors), _ms(started))
+            self._save(lambda: vectors.save(folder), folder)
+        return lexical, vectors
+
+    @staticmethod
+    def _save(action: Callable[[], None], folder: object) -> None:
+        try:
+            action()
+        except OSError as exc:  # a read-only index still answers; it just rebuilds next time
+            log.warning("derived data not saved folder=%s error=%s", folder, exc)
 
     def _after_write(self) -> None:
-        """Build (and save) the lexical index now, so the index folder and its snapshots carry it."""
+        """Build (and save) the derived data now, so the index folder and its snapshots carry it."""
         self._checked_at = 0.0
         self.lexical_index()
 
