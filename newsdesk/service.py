@@ -33,7 +33,7 @@ class AnswerConfig:
     evidence_articles: int = 5
     per_article: int = 3
     # A second sentence from the same article must beat the best other article's by this much
-    # (evidence-score units); chosen on NewsQA dev, README "How citations are chosen".
+    # (evidence-score units); chosen on NewsQA dev, README "Citation choice".
     repeat_cost: float = 1.0
     revision_check_seconds: float = 2.0
     cached_articles: int = 2000  # sentence vectors kept in memory, by article version (~60 KB each)
