@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 MANIFEST_KEY = "index/manifest.json"
 VERSIONS_PREFIX = "index/versions/"
 TRANSFER_THREADS = 8
+KEEP_VERSIONS = 3  # newest versions never pruned
+PRUNE_AFTER_SECONDS = 3600  # nor any version younger than this: a new container may be downloading it
 
 
 class Blobs(Protocol):
@@ -37,6 +39,10 @@ class Blobs(Protocol):
     def download(self, key: str, path: Path) -> None: ...
 
     def upload(self, path: Path, key: str) -> None: ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+    def delete_keys(self, keys: Sequence[str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,12 @@ class Manifest:
                    int(data.get("size_bytes", 0)), tuple(str(f) for f in data.get("files", ())))
 
 
+VERSION_TIME = "%Y%m%dT%H%M%S%fZ"
+
+
 def new_version_id() -> str:
-    """Sortable by time, unique across writers: 20240305T101500Z-1a2b3c4d."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    """Sortable by time (to the microsecond), unique across writers: 20240305T101500123456Z-1a2b3c4d."""
+    return datetime.now(UTC).strftime(VERSION_TIME) + "-" + uuid.uuid4().hex[:8]
 
 
 def read_manifest(blobs: Blobs) -> Manifest | None:
@@ -94,7 +103,39 @@ def publish(blobs: Blobs, folder: Path, parent: str | None = None) -> Manifest:
     blobs.put_bytes(MANIFEST_KEY, manifest.to_json(), "application/json")  # last: the commit point
     log.info("snapshot published version=%s files=%d bytes=%d ms=%.0f", version, len(files), size,
              (time.perf_counter() - started) * 1000)
+    try:
+        prune(blobs, manifest)
+    except StoreUnavailable as exc:  # the new version is live; old ones wait for the next publish
+        log.warning("old snapshot versions not pruned error=%s", exc)
     return manifest
+
+
+def prune(blobs: Blobs, current: Manifest, keep: int = KEEP_VERSIONS,
+          older_than: float = PRUNE_AFTER_SECONDS, now: datetime | None = None) -> list[str]:
+    """Delete old versions: never the newest `keep`, the current one or its parent, nor one published
+    less than `older_than` seconds ago. Returns the versions deleted."""
+    keys: dict[str, list[str]] = {}
+    for key in blobs.list_keys(VERSIONS_PREFIX):
+        version = key[len(VERSIONS_PREFIX):].split("/", 1)[0].removesuffix(".tar.gz")
+        keys.setdefault(version, []).append(key)
+    ordered = sorted((v for v in keys if _published(v) < float("inf")), key=lambda v: (_published(v), v))
+    protected = set(ordered[-keep:]) | {current.version, current.parent}
+    cutoff = (now or datetime.now(UTC)).timestamp() - older_than
+    doomed = [v for v in ordered if v not in protected and _published(v) < cutoff]
+    blobs.delete_keys([key for version in doomed for key in keys[version]])
+    if doomed:
+        log.info("old snapshot versions pruned versions=%d", len(doomed))
+    return doomed
+
+
+def _published(version: str) -> float:
+    """When a version id says it was published; +inf for names Newsdesk did not write (left alone)."""
+    for layout in (VERSION_TIME, "%Y%m%dT%H%M%SZ"):  # the second: versions published before 2026-11-27
+        try:
+            return datetime.strptime(version.split("-", 1)[0], layout).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
+    return float("inf")
 
 
 def fetch(blobs: Blobs, manifest: Manifest, dest: Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from newsdesk.cli import cli
 from newsdesk.errors import StoreUnavailable
 from newsdesk.models import Article, Query
 from newsdesk.settings import Settings
-from newsdesk.snapshot import MANIFEST_KEY, read_manifest
+from newsdesk.snapshot import MANIFEST_KEY, prune, publish, read_manifest
 from tests.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("aws_env")]
@@ -134,3 +135,25 @@ def test_publish_without_an_index_fails_with_a_hint(tmp_path: Path, moto_url: st
     assert "newsdesk ingest" in result.output
     assert boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1").list_objects_v2(
         Bucket=bucket).get("KeyCount") == 0
+
+
+def test_old_versions_are_pruned_but_never_recent_ones(tmp_path: Path, moto_url: str, bucket: str) -> None:
+    local_index(tmp_path / "local", [str(EXAMPLES)])
+    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
+    blobs.put_bytes("index/versions/README.txt", b"kept: not a version Newsdesk wrote", "text/plain")
+    published = []
+    for _ in range(5):
+        published.append(publish(blobs, tmp_path / "local", parent=published[-1].version if published else None))
+
+    def versions() -> set[str]:
+        return {key.split("/")[2] for key in blobs.list_keys("index/versions/")}
+
+    # Each publish prunes, but every version is younger than an hour: all are kept.
+    assert versions() == {m.version for m in published} | {"README.txt"}
+
+    later = datetime.now(UTC) + timedelta(hours=2)
+    pruned = prune(blobs, published[-1], now=later)
+    assert sorted(pruned) == sorted(m.version for m in published[:2])
+    assert versions() == {m.version for m in published[2:]} | {"README.txt"}
+    answer = build_service(settings_for(tmp_path, moto_url, bucket)).ask(Query(QUESTION))
+    assert any("homes" in c.sentence for c in answer.citations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,22 @@ class S3Blobs:
 
     def upload(self, path: Path, key: str) -> None:
         self._call(key, lambda: self.client.upload_file(str(path), self.bucket, key))
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+
+        def collect() -> None:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(str(item["Key"]) for item in page.get("Contents", []))
+
+        self._call(prefix, collect)
+        return keys
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), 1000):  # the most one DeleteObjects call takes
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            self._call(batch[0]["Key"], lambda b=batch: self.client.delete_objects(  # type: ignore[misc]
+                Bucket=self.bucket, Delete={"Objects": b, "Quiet": True}))
 
     def _call(self, key: str, action: Any) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
