@@ -19,6 +19,7 @@ from newsdesk.answer import choose  # noqa: E402
 from newsdesk.evaluate import gold_form, normalise, read_questions  # noqa: E402
 from newsdesk.evidence import FEATURES, WEIGHTS, ScoredSentence, features, question_terms  # noqa: E402
 from newsdesk.models import Query  # noqa: E402
+from newsdesk.service import AnswerConfig  # noqa: E402
 
 
 def collect(service, questions):  # type: ignore[no-untyped-def]
@@ -75,13 +76,15 @@ def fit_listwise(groups, l2: float = 3e-2, steps: int = 400, lr: float = 0.5) ->
     return (w / std).astype(np.float32)
 
 
-def cited(groups, weights: np.ndarray, k: int = 3, per_article: int = 2) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def cited(groups, weights: np.ndarray, k: int = 3) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """cited_has_answer@1/@k with the service's own citation choice (AnswerConfig's cap and repeat cost)."""
+    config = AnswerConfig()
     at1 = at3 = 0
     for stored, rows, labels in groups:
         scores = rows @ weights
         order = np.argsort(-scores)
         ranked = [ScoredSentence(stored[i], float(scores[i]), float(rows[i, 0])) for i in order]
-        chosen = choose(ranked, k, per_article)
+        chosen = choose(ranked, k, config.per_article, None, config.repeat_cost)
         hit = {id(s.stored) for s, lab in zip(ranked, labels[order], strict=True) if lab}
         at1 += bool(chosen) and id(chosen[0].stored) in hit
         at3 += any(id(c.stored) in hit for c in chosen)

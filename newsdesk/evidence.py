@@ -25,11 +25,13 @@ PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
 FEATURES = (
     "dense", "overlap", "neighbour_dense", "answer_type", "position", "lede", "length",
-    "article_prior", "rarest_match", "bigram", "novelty", "neighbour_overlap",
+    "article_prior", "rarest_match", "bigram", "novelty", "neighbour_overlap", "predicate_overlap",
 )
 # Fitted by bench/fit_evidence.py (logistic regression, label: the sentence holds a gold answer) on
 # NewsQA dev with two-fold cross-validation; see README "How the evidence weights were chosen".
-WEIGHTS = np.array([6.297, 1.149, 2.348, -0.047, 0.669, 1.113, 1.094, 3.541, -0.560, 2.605, 0.011, 0.323], np.float32)
+WEIGHTS = np.array(
+    [6.381, 0.490, 2.261, -0.072, 0.624, 1.136, 1.044, 3.592, -0.480, 2.593, 0.670, 0.338, 0.999], np.float32
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class QuestionTerms:
     total: float
     rarest: float
     wants: str | None
+    predicate: frozenset[str]  # terms of the question's lower-case words: what is asked about the names
+    predicate_total: float
 
 
 def question_terms(question: str, lexical: LexicalIndex) -> QuestionTerms:
@@ -61,6 +65,8 @@ def question_terms(question: str, lexical: LexicalIndex) -> QuestionTerms:
         total=sum(weights.values()) or 1.0,
         rarest=max(weights.values(), default=1.0),
         wants=answer_type(question),
+        predicate=(predicate := frozenset(terms(" ".join(w for w in question.split() if not w[:1].isupper())))),
+        predicate_total=sum(weights.get(t, 0.0) for t in predicate) or 1.0,
     )
 
 
@@ -85,6 +91,7 @@ def features(
         rows[i, 8] = max((q.weights[t] for t in matched), default=0.0) / q.rarest
         rows[i, 9] = len(q.bigrams & s_bigrams) / len(q.bigrams) if q.bigrams else 0.0
         rows[i, 10] = len(s_terms - q.terms) / len(s_terms) if s_terms else 0.0
+        rows[i, 12] = sum(q.weights[t] for t in matched & q.predicate) / q.predicate_total
     rows[:, 0] = dense
     # Neighbours: the sentence before and after in the same article.
     articles = [s.sentence.article_id for s in sentences]
