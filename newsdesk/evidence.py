@@ -10,6 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from newsdesk.lexical import LexicalIndex, sentence_profile, sentence_terms, terms
+from newsdesk.lexical import clear_caches as lexical_caches_clear
 from newsdesk.models import Matrix, StoredSentence
 
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -184,6 +185,12 @@ def type_match(wants: str | None, sentence: str, question: str) -> float:
 @lru_cache(maxsize=1024)
 def _words(question: str) -> frozenset[str]:
     return frozenset(w.casefold() for w in re.findall(r"\w+", question))
+
+
+def clear_caches() -> None:
+    """Forget every per-sentence cache (for benchmarks of a first pass, as in a new container)."""
+    _answer_kinds.cache_clear()
+    lexical_caches_clear()
 
 
 @lru_cache(maxsize=100_000)

@@ -59,6 +59,12 @@ def sentence_profile(text: str) -> tuple[frozenset[str], frozenset[tuple[str, st
     return frozenset(ordered), frozenset(zip(ordered, ordered[1:], strict=False))
 
 
+def clear_caches() -> None:
+    sentence_terms.cache_clear()
+    sentence_profile.cache_clear()
+    _stems.clear()
+
+
 class LexicalIndex:
     """BM25 over every current article (title and text), plus IDF weights for sentence scoring."""
 
