@@ -15,7 +15,8 @@ from newsdesk.models import Matrix, StoredSentence
 
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight"
-# Word sets and one small pattern instead of case-insensitive alternations: 29 -> ~6 us a sentence.
+# Word sets and one small pattern instead of case-insensitive alternations (a sentence's date, number
+# and name checks together: 29 -> 15 us).
 DATE_WORDS = frozenset(f"{MONTHS}|{DAYS}|jan|feb|aug|sep|sept|oct|nov|dec".split("|"))
 YEAR_OR_TIME = re.compile(r"\b(?:1[89]\d\d|20\d\d|\d+\s*(?:a\.m\.|p\.m\.|am|pm))\b")
 NUMBER_WORDS = frozenset((
@@ -102,7 +103,8 @@ def features(
     count = has_prev + has_next
     rows[:, 2] = np.divide(prev_dense + next_dense, count, out=np.zeros_like(dense), where=count > 0)
     overlap = rows[:, 1]
-    rows[:, 11] = np.maximum(np.where(has_prev > 0, np.roll(overlap, 1), 0.0), np.where(has_next > 0, np.roll(overlap, -1), 0.0))
+    prev_overlap = np.where(has_prev > 0, np.roll(overlap, 1), 0.0)
+    rows[:, 11] = np.maximum(prev_overlap, np.where(has_next > 0, np.roll(overlap, -1), 0.0))
     return rows
 
 

@@ -149,6 +149,10 @@ def fetch(blobs: Blobs, manifest: Manifest, dest: Path) -> Path:
         if manifest.key.endswith(".tar.gz"):
             _fetch_archive(blobs, manifest.key, staging)
         else:
+            unsafe = [name for name in manifest.files if name.startswith("/") or ".." in Path(name).parts]
+            if unsafe:  # a manifest names files inside its version folder, nothing else
+                raise StoreUnavailable(f"the manifest for version {manifest.version} names paths outside the "
+                                       f"index ({unsafe[0]!r}): run `newsdesk publish` to write a new one")
             _each(manifest.files, lambda name: _download(blobs, manifest.key + name, staging / "index" / name))
         try:
             (staging / "index").rename(dest)

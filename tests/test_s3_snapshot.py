@@ -92,6 +92,17 @@ def test_a_version_published_as_one_archive_still_loads(tmp_path: Path, moto_url
     assert any("homes" in c.sentence for c in answer.citations)
 
 
+def test_a_manifest_naming_paths_outside_the_index_is_refused(tmp_path: Path, moto_url: str, bucket: str) -> None:
+    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
+    blobs.put_bytes("index/versions/v1/x", b"data", "application/octet-stream")
+    bad = {"version": "v1", "key": "index/versions/v1/", "created_at": "2026-11-27T00:00:00+00:00",
+           "files": ["chroma.sqlite3", "../../outside.txt"]}
+    blobs.put_bytes(MANIFEST_KEY, json.dumps(bad).encode(), "application/json")
+    with pytest.raises(StoreUnavailable, match="outside the index"):
+        build_service(settings_for(tmp_path, moto_url, bucket))
+    assert not (tmp_path / "outside.txt").exists()
+
+
 def test_snapshot_store_is_read_only(tmp_path: Path, moto_url: str, bucket: str) -> None:
     local_index(tmp_path / "local", [str(EXAMPLES)])
     publish_cli(tmp_path / "local", moto_url, bucket)

@@ -74,8 +74,11 @@ class S3Blobs:
     def delete_keys(self, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), 1000):  # the most one DeleteObjects call takes
             batch = [{"Key": key} for key in keys[start : start + 1000]]
-            self._call(batch[0]["Key"], lambda b=batch: self.client.delete_objects(  # type: ignore[misc]
-                Bucket=self.bucket, Delete={"Objects": b, "Quiet": True}))
+
+            def delete(objects: list[dict[str, str]] = batch) -> None:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
+
+            self._call(batch[0]["Key"], delete)
 
     def _call(self, key: str, action: Any) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
