@@ -119,10 +119,19 @@ def open_chroma(path: Path) -> tuple[VectorStore, Callable[[], None]]:
     return store, store.client.close
 
 
+def open_snapshot(path: Path) -> tuple[VectorStore, Callable[[], None]]:
+    """A downloaded snapshot, its Chroma files loaded before the first question needs them."""
+    from newsdesk.adapters.chroma_store import ChromaStore, connect
+
+    store = ChromaStore(connect(path=path), folder=path)
+    store.warm()
+    return store, store.client.close
+
+
 def build_snapshot_store(settings: Settings, blobs: Blobs | None = None) -> VectorStore:
     from newsdesk.snapshot_store import SnapshotStore
 
-    return SnapshotStore(blobs or index_blobs(settings), snapshot_root(settings), open_chroma,
+    return SnapshotStore(blobs or index_blobs(settings), snapshot_root(settings), open_snapshot,
                          settings.manifest_check_seconds)
 
 

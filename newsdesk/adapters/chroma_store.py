@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,6 +18,7 @@ import numpy as np
 from newsdesk.errors import StoreUnavailable
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, Sentence, StoredSentence, StoreStats
 
+log = logging.getLogger(__name__)
 ARTICLES, CHUNKS, SENTENCES = "newsdesk_articles", "newsdesk_chunks", "newsdesk_sentences"
 PAGE = 2000
 RECENT_ROWS = 64  # article rows kept from the last few `articles` calls
@@ -67,6 +70,24 @@ class ChromaStore:
         return self.client.get_or_create_collection(
             name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
+
+    def warm(self) -> None:
+        """Load each collection's files now, all at once (Chroma reads them on first use, one query at a
+        time, and releases the GIL while it does): for a query container that just opened a snapshot."""
+        try:
+            probe = np.zeros((1, self._dimension()), np.float32)
+            probe[0, 0] = 1.0
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                for done in [pool.submit(self._sentences.query, query_embeddings=probe, n_results=1, include=[]),
+                             pool.submit(self._chunks.query, query_embeddings=probe, n_results=1, include=[]),
+                             pool.submit(self._articles.get, limit=1, include=["metadatas"])]:
+                    done.result()
+        except Exception as exc:  # only a head start: the first query loads whatever this did not
+            log.warning("chroma warm-up skipped error=%s", exc)
+
+    def _dimension(self) -> int:
+        got = self._sentences.get(limit=1, include=["embeddings"])
+        return len(got["embeddings"][0]) if len(got["ids"]) else 384
 
     def version_of(self, article_id: str) -> str | None:
         got = self._articles.get(ids=[article_id], include=["metadatas"])
