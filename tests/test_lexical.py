@@ -1,0 +1,55 @@
+"""BM25 over whole articles: ranking, filters, limits and the IDF weights evidence scoring uses."""
+
+from __future__ import annotations
+
+from newsdesk.lexical import LexicalIndex, terms
+from newsdesk.models import Article, Filters
+
+ARTICLES = [
+    Article("ferry", "The harbor ferry resumed service after the storm. Ferry crews checked every pier.",
+            title="Ferry back in service", outlet="Regional Wire", published_at="2024-03-08"),
+    Article("storm", "The storm cut power to 9,500 homes. Crews worked through the night on the lines.",
+            title="Storm cuts power", outlet="Harbor Gazette", published_at="2024-03-06"),
+    Article("storm-2", "A storm left 12,000 homes without power overnight, the utility said.",
+            title="Overnight storm", outlet="Valley Courier", published_at="2024-03-05"),
+    Article("library", "The library reopened with a new children's wing. The renovation cost $6.8 million.",
+            title="Library reopens", outlet="Port Alder Radio", published_at="2024-03-10"),
+]
+
+
+def index() -> LexicalIndex:
+    return LexicalIndex((article, f"v-{article.id}") for article in ARTICLES)
+
+
+def test_the_article_with_the_rare_words_ranks_first_and_carries_its_version() -> None:
+    hits = index().search("When did the ferry service resume?", 10, Filters())
+    assert hits[0].article_id == "ferry" and hits[0].version == "v-ferry"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_only_articles_sharing_a_word_are_returned_and_k_limits_them() -> None:
+    found = index().search("storm power homes", 10, Filters())
+    assert {h.article_id for h in found} == {"storm", "storm-2", "ferry"}  # the ferry story mentions the storm
+    assert all(h.score > 0 for h in found)
+    assert len(index().search("storm power homes", 1, Filters())) == 1
+
+
+def test_filters_keep_other_outlets_and_dates_out() -> None:
+    lexical = index()
+    by_outlet = lexical.search("storm power homes", 10, Filters(outlet="valley courier"))
+    assert [h.article_id for h in by_outlet] == ["storm-2"]
+    by_date = lexical.search("storm power homes", 10, Filters(published_after=20240306))
+    assert {h.article_id for h in by_date} == {"storm", "ferry"}
+
+
+def test_a_question_with_no_known_word_finds_nothing() -> None:
+    assert index().search("quantum chromodynamics", 10, Filters()) == []
+    assert index().search("what did they say?", 10, Filters()) == []  # stop words only
+
+
+def test_rarer_words_weigh_more_and_unknown_words_weigh_most() -> None:
+    lexical = index()
+    (storm,), (ferry,), (unknown,) = terms("storm"), terms("ferry"), terms("zeppelin")
+    assert lexical.weight(ferry) > lexical.weight(storm)  # in one article against three
+    assert lexical.weight(unknown) > lexical.weight(ferry)
+    assert lexical.outlets == ["Harbor Gazette", "Port Alder Radio", "Regional Wire", "Valley Courier"]
