@@ -225,13 +225,12 @@ def publish(store: Path | None, bucket: str | None, as_json: bool) -> None:
     """
     from newsdesk.app import index_blobs
     from newsdesk.snapshot import publish as publish_snapshot
-    from newsdesk.snapshot import read_manifest
+    from newsdesk.snapshot import read_latest
 
     try:
         settings = Settings.from_env(store=store, index_bucket=bucket)
         blobs = index_blobs(settings)
-        previous = read_manifest(blobs)
-        manifest = publish_snapshot(blobs, settings.store, parent=previous.version if previous else None)
+        manifest = publish_snapshot(blobs, settings.store, after=read_latest(blobs))
     except NewsdeskError as exc:
         _fail(exc)
         return

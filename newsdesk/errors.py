@@ -43,6 +43,12 @@ class StoreUnavailable(NewsdeskError):
     code = "store_unavailable"
 
 
+class PublishConflict(StoreUnavailable):
+    """Another writer published a new index version while this one worked; nothing was replaced."""
+
+    code = "publish_conflict"
+
+
 class GeneratorError(NewsdeskError):
     """The answer generator failed; callers fall back to the extractive answer."""
 

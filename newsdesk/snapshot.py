@@ -34,7 +34,13 @@ class Blobs(Protocol):
     def get_bytes(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""
 
-    def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and its entity tag (changes on every write), or None when there is none."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str, if_tag: str | None = None,
+                  if_absent: bool = False) -> None:
+        """Write; with `if_tag` only over that version of the object, with `if_absent` only where there is
+        none (PublishConflict otherwise)."""
 
     def download(self, key: str, path: Path) -> None: ...
 
@@ -74,23 +80,39 @@ def new_version_id() -> str:
     return datetime.now(UTC).strftime(VERSION_TIME) + "-" + uuid.uuid4().hex[:8]
 
 
+@dataclass(frozen=True)
+class Latest:
+    """The manifest a writer starts from, and its entity tag: its publish replaces exactly that one."""
+
+    manifest: Manifest | None
+    tag: str | None  # None: there was no manifest
+
+
 def read_manifest(blobs: Blobs) -> Manifest | None:
-    raw = blobs.get_bytes(MANIFEST_KEY)
-    if raw is None:
-        return None
+    return read_latest(blobs).manifest
+
+
+def read_latest(blobs: Blobs) -> Latest:
+    got = blobs.get_tagged(MANIFEST_KEY)
+    if got is None:
+        return Latest(None, None)
     try:
-        return Manifest.from_json(raw)
+        return Latest(Manifest.from_json(got[0]), got[1])
     except (ValueError, KeyError, TypeError) as exc:
         raise StoreUnavailable(f"the manifest {blobs.where}/{MANIFEST_KEY} is unreadable ({exc}): "
                                "run `newsdesk publish` to write a new one") from exc
 
 
-def publish(blobs: Blobs, folder: Path, parent: str | None = None) -> Manifest:
+def publish(blobs: Blobs, folder: Path, after: Latest | None = None) -> Manifest:
     """Upload `folder` as a new immutable version, then point the manifest at it (readers never see half).
 
-    Each file is its own object, uploaded and later downloaded in parallel, with nothing to unpack:
-    most of an index is float vectors, which compression barely shrinks (about 10%) but slows to load.
+    With `after` (what the writer started from), the manifest is replaced only if it is still that
+    one: a conditional write, so two writers (the ingest function and `newsdesk publish`) never
+    silently undo each other; the loser gets PublishConflict and nothing changes. Each file is its
+    own object, uploaded and later downloaded in parallel, with nothing to unpack: most of an index
+    is float vectors, which compression barely shrinks (about 10%) but slows to load.
     """
+    parent = after.manifest.version if after is not None and after.manifest is not None else None
     if not folder.is_dir() or not any(folder.iterdir()):
         raise StoreUnavailable(f"no index at {folder}: run `newsdesk ingest ... --store {folder}` first")
     version = new_version_id()
@@ -100,7 +122,9 @@ def publish(blobs: Blobs, folder: Path, parent: str | None = None) -> Manifest:
     _each(files, lambda name: blobs.upload(folder / name, prefix + name))
     size = sum((folder / name).stat().st_size for name in files)
     manifest = Manifest(version, prefix, datetime.now(UTC).isoformat(timespec="seconds"), parent, size, tuple(files))
-    blobs.put_bytes(MANIFEST_KEY, manifest.to_json(), "application/json")  # last: the commit point
+    blobs.put_bytes(MANIFEST_KEY, manifest.to_json(), "application/json",  # last: the commit point
+                    if_tag=after.tag if after is not None else None,
+                    if_absent=after is not None and after.tag is None)
     log.info("snapshot published version=%s files=%d bytes=%d ms=%.0f", version, len(files), size,
              (time.perf_counter() - started) * 1000)
     try:

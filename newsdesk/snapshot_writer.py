@@ -11,7 +11,7 @@ from typing import Any
 
 from newsdesk.ingest_events import ObjectChange, ReadObject, SourceMap, apply_changes
 from newsdesk.service import Service
-from newsdesk.snapshot import Blobs, Manifest, fetch, publish, read_manifest
+from newsdesk.snapshot import Blobs, Manifest, fetch, publish, read_latest
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ class SnapshotWriter:
         self._version: str | None = None
 
     def handle(self, changes: Sequence[ObjectChange], read: ReadObject) -> dict[str, Any]:
-        latest = read_manifest(self.blobs)
-        folder = self._working_copy(latest)
+        latest = read_latest(self.blobs)
+        folder = self._working_copy(latest.manifest)
         service, close = self.open_service(folder)
         try:
             sources = SourceMap.load(folder)
@@ -44,7 +44,9 @@ class SnapshotWriter:
         result: dict[str, Any] = {**report.to_dict(), "version": self._version, "published": False}
         if report.changed:
             try:
-                manifest = publish(self.blobs, folder, parent=self._version)
+                # Replaces the manifest only if it is still `latest`: if `newsdesk publish` won the race,
+                # this raises, the working copy is dropped, and Lambda's retry starts from the new index.
+                manifest = publish(self.blobs, folder, after=latest)
             except Exception:
                 self._forget()
                 raise

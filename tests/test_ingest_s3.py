@@ -17,8 +17,13 @@ import boto3
 import pytest
 
 import handler
-from newsdesk.app import s3_ingest_from_env
+from ingest.load import load_paths
+from newsdesk import snapshot, snapshot_writer
+from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
+from newsdesk.app import build_service, s3_ingest_from_env
+from newsdesk.errors import PublishConflict
 from newsdesk.ingest_events import article_id_for_key, parse_s3_event
+from newsdesk.settings import Settings
 from tests.conftest import EXAMPLES, ROOT
 from tests.moto_fixtures import FAKE_AWS
 
@@ -196,3 +201,39 @@ def _published_stats(writer: Any) -> Any:
     from newsdesk.settings import Settings
 
     return build_service(Settings.from_env(snapshot_dir=writer.root.parent / "reader")).stats()
+
+
+def test_a_publish_that_loses_a_race_changes_nothing_and_its_retry_builds_on_the_winner(
+        buckets: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s3, articles, index, env = buckets
+    put_and_ingest(s3, articles, "articles/storm.txt", STORM)
+
+    # Someone seeds the index from the CLI (the bridge story only) while the function works on the next event.
+    seed = tmp_path / "seed"
+    service = build_service(Settings.from_env({}, embedder="hash", store=seed))
+    service.ingest(load_paths([str(EXAMPLES / "harbor-gazette-bridge-closure.md")]))
+    service.store.client.close()  # type: ignore[attr-defined]
+    blobs = S3Blobs(s3_client(env["NEWSDESK_S3_ENDPOINT_URL"], "us-east-1"), index)
+    won: list[str] = []
+    real_publish = snapshot_writer.publish
+
+    def publish_after_a_rival(target: Any, folder: Path, after: Any = None) -> Any:
+        if not won:
+            won.append(snapshot.publish(blobs, seed, after=snapshot.read_latest(blobs)).version)
+        return real_publish(target, folder, after)
+
+    monkeypatch.setattr(snapshot_writer, "publish", publish_after_a_rival)
+    library = (EXAMPLES / "port-alder-radio-library.html").read_text()
+    s3.put_object(Bucket=articles, Key="articles/library.html", Body=library.encode())
+    event = s3_event(articles, "articles/library.html")
+    with pytest.raises(PublishConflict, match="another publish won"):
+        handler.ingest_s3(event, None)
+    assert manifest(s3, index)["version"] == won[0]  # the rival's index stands, untouched
+
+    retry = handler.ingest_s3(event, None)  # what Lambda does with a failed asynchronous event
+    assert retry["published"] and manifest(s3, index)["parent"] == won[0]
+    reader = build_service(Settings.from_env({}, embedder="hash", index_bucket=index, snapshot_dir=tmp_path / "reader",
+                                             s3_endpoint_url=env["NEWSDESK_S3_ENDPOINT_URL"]))
+    titles = {article.title for article, _ in reader.store.iter_articles()}  # type: ignore[attr-defined]
+    assert titles == {"Old Mill Bridge closed after inspectors find cracks",
+                      "Port Alder library reopens with a new children's wing"}

@@ -16,10 +16,10 @@ from ingest.load import load_paths
 from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
 from newsdesk.app import build_service
 from newsdesk.cli import cli
-from newsdesk.errors import StoreUnavailable
+from newsdesk.errors import PublishConflict, StoreUnavailable
 from newsdesk.models import Article, Query
 from newsdesk.settings import Settings
-from newsdesk.snapshot import MANIFEST_KEY, prune, publish, read_manifest
+from newsdesk.snapshot import MANIFEST_KEY, prune, publish, read_latest, read_manifest
 from tests.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("aws_env")]
@@ -154,7 +154,7 @@ def test_old_versions_are_pruned_but_never_recent_ones(tmp_path: Path, moto_url:
     blobs.put_bytes("index/versions/README.txt", b"kept: not a version Newsdesk wrote", "text/plain")
     published = []
     for _ in range(5):
-        published.append(publish(blobs, tmp_path / "local", parent=published[-1].version if published else None))
+        published.append(publish(blobs, tmp_path / "local", after=read_latest(blobs)))
 
     def versions() -> set[str]:
         return {key.split("/")[2] for key in blobs.list_keys("index/versions/")}
@@ -168,3 +168,16 @@ def test_old_versions_are_pruned_but_never_recent_ones(tmp_path: Path, moto_url:
     assert versions() == {m.version for m in published[2:]} | {"README.txt"}
     answer = build_service(settings_for(tmp_path, moto_url, bucket)).ask(Query(QUESTION))
     assert any("homes" in c.sentence for c in answer.citations)
+
+
+def test_two_first_publishes_cannot_both_win(tmp_path: Path, moto_url: str, bucket: str) -> None:
+    local_index(tmp_path / "local", [str(EXAMPLES)])
+    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
+    empty = read_latest(blobs)  # both writers found no index
+    assert empty.manifest is None and empty.tag is None
+    first = publish(blobs, tmp_path / "local", after=empty)
+    with pytest.raises(PublishConflict):
+        publish(blobs, tmp_path / "local", after=empty)
+    assert read_manifest(blobs) == first
+    second = publish(blobs, tmp_path / "local", after=read_latest(blobs))  # starting from the winner works
+    assert second.parent == first.version and read_manifest(blobs) == second

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from newsdesk.errors import StoreUnavailable
+from newsdesk.errors import PublishConflict, StoreUnavailable
 
 
 def s3_client(endpoint_url: str | None, region: str) -> Any:
@@ -33,10 +33,15 @@ class S3Blobs:
         self.where = f"s3://{bucket}"
 
     def get_bytes(self, key: str) -> bytes | None:
+        got = self.get_tagged(key)
+        return got[0] if got is not None else None
+
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+            got = self.client.get_object(Bucket=self.bucket, Key=key)
+            return bytes(got["Body"].read()), str(got["ETag"])
         except ClientError as exc:
             if _missing(exc):
                 return None
@@ -44,8 +49,21 @@ class S3Blobs:
         except BotoCoreError as exc:
             raise StoreUnavailable(f"cannot reach {self.where} ({exc}): check NEWSDESK_S3_ENDPOINT_URL and credentials") from exc
 
-    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
-        self._call(key, lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type))
+    def put_bytes(self, key: str, data: bytes, content_type: str, if_tag: str | None = None,
+                  if_absent: bool = False) -> None:
+        from botocore.exceptions import ClientError
+
+        condition = {"IfMatch": if_tag} if if_tag else ({"IfNoneMatch": "*"} if if_absent else {})
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **condition)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
+                raise PublishConflict(
+                    f"{self.where}/{key} changed while this writer worked (another publish won): nothing was "
+                    "replaced; retry, and the retry starts from the newer index"
+                ) from exc
+            raise StoreUnavailable(f"S3 call on {self.where}/{key} failed: {exc}") from exc
 
     def download(self, key: str, path: Path) -> None:
         # One streamed GET in 1 MB reads: about 4x less time than download_file's managed transfer
