@@ -181,3 +181,13 @@ def test_two_first_publishes_cannot_both_win(tmp_path: Path, moto_url: str, buck
     assert read_manifest(blobs) == first
     second = publish(blobs, tmp_path / "local", after=read_latest(blobs))  # starting from the winner works
     assert second.parent == first.version and read_manifest(blobs) == second
+
+
+def test_an_unreachable_s3_is_a_clear_error_for_every_call(tmp_path: Path) -> None:
+    from tests.moto_fixtures import free_port
+
+    blobs = S3Blobs(s3_client(f"http://127.0.0.1:{free_port()}", "us-east-1"), "nowhere")
+    for call in (lambda: blobs.get_bytes(MANIFEST_KEY), lambda: blobs.put_bytes(MANIFEST_KEY, b"{}", "application/json"),
+                 lambda: blobs.list_keys("index/")):
+        with pytest.raises(StoreUnavailable, match="cannot reach s3://nowhere .*NEWSDESK_S3_ENDPOINT_URL"):
+            call()

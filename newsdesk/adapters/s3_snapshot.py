@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from newsdesk.errors import PublishConflict, StoreUnavailable
+
+T = TypeVar("T")
 
 
 def s3_client(endpoint_url: str | None, region: str) -> Any:
@@ -37,33 +39,24 @@ class S3Blobs:
         return got[0] if got is not None else None
 
     def get_tagged(self, key: str) -> tuple[bytes, str] | None:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import ClientError
 
-        try:
-            got = self.client.get_object(Bucket=self.bucket, Key=key)
+        def fetch() -> tuple[bytes, str] | None:
+            try:
+                got = self.client.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if _missing(exc):
+                    return None
+                raise
             return bytes(got["Body"].read()), str(got["ETag"])
-        except ClientError as exc:
-            if _missing(exc):
-                return None
-            raise StoreUnavailable(f"cannot read {self.where}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailable(f"cannot reach {self.where} ({exc}): check NEWSDESK_S3_ENDPOINT_URL and credentials") from exc
+
+        return self._call(key, fetch)
 
     def put_bytes(self, key: str, data: bytes, content_type: str, if_tag: str | None = None,
                   if_absent: bool = False) -> None:
-        from botocore.exceptions import ClientError
-
         condition = {"IfMatch": if_tag} if if_tag else ({"IfNoneMatch": "*"} if if_absent else {})
-        try:
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **condition)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
-                raise PublishConflict(
-                    f"{self.where}/{key} changed while this writer worked (another publish won): nothing was "
-                    "replaced; retry, and the retry starts from the newer index"
-                ) from exc
-            raise StoreUnavailable(f"S3 call on {self.where}/{key} failed: {exc}") from exc
+        self._call(key, lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data,
+                                                       ContentType=content_type, **condition))
 
     def download(self, key: str, path: Path) -> None:
         # One streamed GET in 1 MB reads: about 4x less time than download_file's managed transfer
@@ -98,10 +91,21 @@ class S3Blobs:
 
             self._call(batch[0]["Key"], delete)
 
-    def _call(self, key: str, action: Any) -> None:
+    def _call(self, key: str, action: Callable[[], T]) -> T:
+        """Every S3 call's errors, translated: a failed condition is a PublishConflict, the rest StoreUnavailable."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            action()
-        except (BotoCoreError, ClientError) as exc:
+            return action()
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
+                raise PublishConflict(
+                    f"{self.where}/{key} changed while this writer worked (another publish won): nothing was "
+                    "replaced; retry, and the retry starts from the newer index"
+                ) from exc
             raise StoreUnavailable(f"S3 call on {self.where}/{key} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(
+                f"cannot reach {self.where} ({exc}): check NEWSDESK_S3_ENDPOINT_URL and credentials"
+            ) from exc
