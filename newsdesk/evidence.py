@@ -109,15 +109,13 @@ def features(
 
 
 def score_sentences(
-    question: str,
+    q: QuestionTerms,
     vector: Matrix,
     sentences: list[StoredSentence],
     article_rank: dict[str, int],
-    lexical: LexicalIndex,
     weights: np.ndarray = WEIGHTS,
 ) -> list[ScoredSentence]:
     """Sentences best first."""
-    q = question_terms(question, lexical)
     rows = features(q, vector, sentences, article_rank)
     scores = rows @ weights
     out = [ScoredSentence(s, float(scores[i]), float(rows[i, 0])) for i, s in enumerate(sentences)]
@@ -133,13 +131,12 @@ class Support:
     combined: float  # 2/3 best similarity + 1/3 IDF-weighted coverage of the question's words by the top article
 
 
-def support(question: str, scored: list[ScoredSentence], top_article: str | None, lexical: LexicalIndex) -> Support:
+def support(q: QuestionTerms, scored: list[ScoredSentence], top_article: str | None) -> Support:
     """Coverage catches questions about people or places the collection never mentions, even when
     some sentence is similar in topic; calibrated in README ("Abstention")."""
     if not scored:
         return Support(0.0, 0.0)
     best = max(s.similarity for s in scored)
-    q = question_terms(question, lexical)
     present: set[str] = set()
     for s in scored:
         if s.stored.sentence.article_id == top_article:

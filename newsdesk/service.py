@@ -13,7 +13,7 @@ from ingest.pipeline import ChunkConfig, Ingestor, IngestReport
 from newsdesk.answer import ABSTAIN_TEXT, best_per_outlet, choose, compose
 from newsdesk.cite import make_citations
 from newsdesk.errors import BadRequest
-from newsdesk.evidence import ScoredSentence, Support, named_outlets, score_sentences, support
+from newsdesk.evidence import ScoredSentence, Support, named_outlets, question_terms, score_sentences, support
 from newsdesk.lexical import LexicalIndex
 from newsdesk.models import Answer, Article, Filters, Matrix, Query, StoredSentence, StoreStats, is_version
 from newsdesk.ports import Embedder, Generator, VectorStore
@@ -127,7 +127,8 @@ class Service:
                     evidence_ids.append(extra[0].id)
         sentences = self._sentences({a: found[a][1] for a in evidence_ids}, {a: found[a][0] for a in evidence_ids})
         ranks = {a: i for i, a in enumerate(evidence_ids)}
-        scored = score_sentences(search_text, vector, sentences, ranks, lexical)
+        asked = question_terms(search_text, lexical)  # shared by scoring and support
+        scored = score_sentences(asked, vector, sentences, ranks)
         timing["evidence"] = _ms(mark)
         return Evidence(
             question=question,
@@ -136,7 +137,7 @@ class Service:
             ranked_ids=tuple(r.article_id for r in current[:10]),
             timing=timing,
             started=started,
-            supported=self._supported(support(search_text, scored, next(iter(evidence_ids), None), lexical)),
+            supported=self._supported(support(asked, scored, next(iter(evidence_ids), None))),
             per_article=1 if len(outlets) > 1 else self.config.per_article,
             outlets=outlets[: self.config.max_k] if len(outlets) > 1 else [],
         )
