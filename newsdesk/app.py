@@ -111,21 +111,19 @@ def index_blobs(settings: Settings) -> Blobs:
     return S3Blobs(s3_client(settings.s3_endpoint_url, settings.aws_region), settings.index_bucket)
 
 
-def open_chroma(path: Path) -> tuple[VectorStore, Callable[[], None]]:
-    """An embedded Chroma index in `path`, and the function that flushes and closes it."""
+def open_chroma(path: Path, warm: bool = False) -> tuple[VectorStore, Callable[[], None]]:
+    """An embedded Chroma index in `path`, and the function that flushes and closes it; `warm` loads
+    its files before the first question needs them (a query container's new snapshot)."""
     from newsdesk.adapters.chroma_store import ChromaStore, connect
 
     store = ChromaStore(connect(path=path), folder=path)
+    if warm:
+        store.warm()
     return store, store.client.close
 
 
 def open_snapshot(path: Path) -> tuple[VectorStore, Callable[[], None]]:
-    """A downloaded snapshot, its Chroma files loaded before the first question needs them."""
-    from newsdesk.adapters.chroma_store import ChromaStore, connect
-
-    store = ChromaStore(connect(path=path), folder=path)
-    store.warm()
-    return store, store.client.close
+    return open_chroma(path, warm=True)
 
 
 def build_snapshot_store(settings: Settings, blobs: Blobs | None = None) -> VectorStore:
