@@ -170,7 +170,8 @@ class ChromaStore:
         with self._lock:
             kept = [self._recent.get(a) for a in versions]
         rows = [row for row in kept if row is not None and row[2]["version"] == versions[row[0]]]
-        missing = [a for a in versions if a not in {row[0] for row in rows}]
+        have = {row[0] for row in rows}
+        missing = [a for a in versions if a not in have]
         if missing:
             got = self._articles.get(ids=missing, include=["metadatas", "documents"])
             rows.extend(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
@@ -180,7 +181,7 @@ class ChromaStore:
         if not versions:
             return []
         out: list[StoredSentence] = []
-        wanted: dict[str, tuple[str, str, int, int, str]] = {}  # row id -> article id, version, index, start, end
+        wanted: dict[str, tuple[str, str, int, int, str]] = {}  # row id -> article id, version, index, start, text
         older = {}
         for article_id, text, meta in self._article_rows(versions):
             version = str(meta["version"])
