@@ -58,27 +58,28 @@ class SentenceVectors:
         count = 0
         wanted: dict[str, str] = {}
 
-        def add(stored: list[StoredSentence]) -> None:
+        def add(key: tuple[str, str], spans: Spans, block: np.ndarray) -> None:
             nonlocal count
-            if not stored:
-                return
-            key = (stored[0].sentence.article_id, stored[0].version)
-            rows[key] = (count, tuple((s.sentence.index, s.sentence.start, s.sentence.end) for s in stored))
-            blocks.append(np.stack([np.asarray(s.vector, np.float32) for s in stored]))
-            count += len(stored)
+            rows[key] = (count, spans)
+            blocks.append(block)
+            count += len(spans)
 
         def fetch() -> None:
             grouped: dict[str, list[StoredSentence]] = {}
             for stored in store.sentences(wanted):
                 grouped.setdefault(stored.sentence.article_id, []).append(stored)
-            for article_id in wanted:
-                add(grouped.get(article_id, []))
+            for article_id, version in wanted.items():
+                got = grouped.get(article_id, [])
+                if got:
+                    add((article_id, version), tuple((s.sentence.index, s.sentence.start, s.sentence.end) for s in got),
+                        np.stack([np.asarray(s.vector, np.float32) for s in got]))
             wanted.clear()
 
         for article, version in current:
-            kept = previous.get(article, version) if previous is not None else None
-            if kept is not None:
-                add(kept)
+            kept = previous.rows.get((article.id, version)) if previous is not None else None
+            if previous is not None and kept is not None:  # copied as it is: rows and offsets
+                first, spans = kept
+                add((article.id, version), spans, previous.vectors[first : first + len(spans)])
                 continue
             wanted[article.id] = version
             if len(wanted) >= PAGE:
