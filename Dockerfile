@@ -26,7 +26,8 @@ RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 # than Chroma needs (3.35); handler.py swaps it in only when the system one is too old.
 COPY pyproject.toml README.md ${LAMBDA_TASK_ROOT}/
 COPY newsdesk ${LAMBDA_TASK_ROOT}/newsdesk
-COPY ingest ${LAMBDA_TASK_ROOT}/ingest
+# ingest/ installs as newsdesk.ingest (pyproject package-dir); the task root holds it there too.
+COPY ingest ${LAMBDA_TASK_ROOT}/newsdesk/ingest
 COPY prompts ${LAMBDA_TASK_ROOT}/prompts
 COPY handler.py ${LAMBDA_TASK_ROOT}/
 RUN pip install "${LAMBDA_TASK_ROOT}[aws,slack]" pysqlite3-binary

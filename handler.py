@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from newsdesk.adapters.sqlite_compat import ensure_modern_sqlite
+from newsdesk.api.http import handle_chat
 from newsdesk.app import service_from_env
-from newsdesk.http_api import handle_chat
 
 logging.getLogger().setLevel(logging.INFO)
 ensure_modern_sqlite()  # before chromadb is first imported: the Lambda 3.11 image's sqlite is too old for Chroma
@@ -21,7 +21,7 @@ def chat(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def ingest_s3(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """S3 ObjectCreated/ObjectRemoved under articles/: update the index and publish a new snapshot."""
     from newsdesk.app import s3_ingest_from_env
-    from newsdesk.ingest_events import parse_s3_event
+    from newsdesk.index.s3_events import parse_s3_event
 
     writer, read = s3_ingest_from_env()
     return writer.handle(parse_s3_event(event), read)
@@ -29,9 +29,9 @@ def ingest_s3(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def slack(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """POST /slack/events (Events API and /ask) through API Gateway: ack at once, answer in a lazy re-invocation."""
+    from newsdesk.api.http import error_response
     from newsdesk.app import slack_entry_from_env
     from newsdesk.errors import ConfigError
-    from newsdesk.http_api import error_response
 
     try:
         entry = slack_entry_from_env()

@@ -26,7 +26,7 @@ ROWS = ["questions", "hits@1", "hits@5", "hits@10", "mrr@10", "cited_has_answer@
 def main() -> None:
     from peer_langchain import run_peer
 
-    from newsdesk.eval_run import run_eval
+    from newsdesk.eval.run import run_eval
 
     parser = argparse.ArgumentParser()
     parser.add_argument("dataset", type=Path)
@@ -61,9 +61,9 @@ def paired_latency(dataset: Path, store: Path | None, peer_store: Path | None, l
         return {}
     from peer_langchain import build
 
+    from newsdesk.answer.evidence import clear_caches
     from newsdesk.app import build_service
-    from newsdesk.evaluate import read_questions
-    from newsdesk.evidence import clear_caches
+    from newsdesk.eval.score import read_questions
     from newsdesk.models import Query
     from newsdesk.settings import Settings
 

@@ -15,9 +15,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsdesk.answer import choose  # noqa: E402
-from newsdesk.evaluate import gold_form, normalise, read_questions  # noqa: E402
-from newsdesk.evidence import FEATURES, WEIGHTS, ScoredSentence, features, question_terms  # noqa: E402
+from newsdesk.answer.compose import choose  # noqa: E402
+from newsdesk.answer.evidence import FEATURES, WEIGHTS, ScoredSentence, features, question_terms  # noqa: E402
+from newsdesk.eval.score import gold_form, normalise, read_questions  # noqa: E402
 from newsdesk.models import Query  # noqa: E402
 from newsdesk.service import AnswerConfig  # noqa: E402
 

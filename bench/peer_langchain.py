@@ -23,8 +23,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ingest.sentences import split_sentences  # noqa: E402
-from newsdesk.evaluate import Record, read_questions, read_texts, score  # noqa: E402
+from newsdesk.ingest.sentences import split_sentences  # noqa: E402
+
+from newsdesk.eval.score import Record, read_questions, read_texts, score  # noqa: E402
 
 
 def build(corpus: Path, store: Path) -> tuple[Any, Any, float]:

@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from newsdesk.ingest.chunk import make_chunks
+from newsdesk.ingest.load import Loaded
+from newsdesk.ingest.sentences import split_sentences
 
-from ingest.chunk import make_chunks
-from ingest.load import Loaded
-from ingest.sentences import split_sentences
 from newsdesk.errors import ArticleError, NewsdeskError
 from newsdesk.models import Article, IndexedArticle, Matrix, Sentence
 from newsdesk.ports import Embedder, VectorStore
+from newsdesk.settings import DEFAULTS
 
 BATCH_ARTICLES = 16
 
@@ -49,8 +50,10 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class ChunkConfig:
-    sentences: int = 5
-    overlap: int = 1
+    """Chunk size and overlap in sentences; the defaults are the settings object's."""
+
+    sentences: int = DEFAULTS.chunk_sentences
+    overlap: int = DEFAULTS.chunk_overlap
 
 
 class Ingestor:

@@ -9,17 +9,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.pipeline import ChunkConfig
 from newsdesk.errors import ConfigError
+from newsdesk.ingest.pipeline import ChunkConfig
 from newsdesk.ports import Embedder, Generator, VectorStore
 from newsdesk.service import AnswerConfig, Service
 from newsdesk.settings import Settings
 
 if TYPE_CHECKING:
     from newsdesk.adapters.slack_app import SlackEntry
-    from newsdesk.ingest_events import ReadObject
-    from newsdesk.snapshot import Blobs
-    from newsdesk.snapshot_writer import SnapshotWriter
+    from newsdesk.index.s3_events import ReadObject
+    from newsdesk.index.snapshot_writer import SnapshotWriter
+    from newsdesk.index.snapshots import Blobs
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -65,13 +65,7 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
     return Service(
         embedder=embedder if embedder is not None else build_embedder(settings),
         store=store if store is not None else build_store(settings),
-        config=AnswerConfig(
-            abstain_threshold=settings.abstain_threshold,
-            similar_enough=settings.similar_enough,
-            citations=settings.citations,
-            max_k=settings.max_k,
-            max_question_chars=settings.max_question_chars,
-        ),
+        config=AnswerConfig.from_settings(settings),
         chunking=ChunkConfig(settings.chunk_sentences, settings.chunk_overlap),
         generators=build_generators(settings),
         default_answerer=settings.answerer,
@@ -127,7 +121,7 @@ def open_snapshot(path: Path) -> tuple[VectorStore, Callable[[], None]]:
 
 
 def build_snapshot_store(settings: Settings, blobs: Blobs | None = None) -> VectorStore:
-    from newsdesk.snapshot_store import SnapshotStore
+    from newsdesk.index.snapshot_store import SnapshotStore
 
     return SnapshotStore(blobs or index_blobs(settings), snapshot_root(settings), open_snapshot,
                          settings.manifest_check_seconds)
@@ -137,7 +131,7 @@ def build_snapshot_store(settings: Settings, blobs: Blobs | None = None) -> Vect
 def s3_ingest_from_env() -> tuple[SnapshotWriter, ReadObject]:
     """The S3-triggered writer and an object reader, built once per container (the embedder is reused)."""
     from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
-    from newsdesk.snapshot_writer import SnapshotWriter
+    from newsdesk.index.snapshot_writer import SnapshotWriter
 
     settings = Settings.from_env()
     embedder = build_embedder(settings)
@@ -158,13 +152,14 @@ def slack_entry_from_env() -> SlackEntry:
     """The Slack app, built once per container; the service itself is built only when a question arrives."""
     from newsdesk.adapters.dedup import DynamoSeenEvents, MemorySeenEvents
     from newsdesk.adapters.slack_app import SlackEntry, build_slack_app, lambda_client
-    from newsdesk.dedup import SeenEvents
+    from newsdesk.ports import SeenEvents
     from newsdesk.settings import SlackSettings
 
     settings = Settings.from_env()
     slack = SlackSettings.from_env()
-    seen: SeenEvents = MemorySeenEvents()
+    seen: SeenEvents = MemorySeenEvents(settings.slack_dedup_ttl_seconds)
     if settings.slack_dedup_table:
-        seen = DynamoSeenEvents(settings.slack_dedup_table, settings.dynamodb_endpoint_url, settings.aws_region)
+        seen = DynamoSeenEvents(settings.slack_dedup_table, settings.dynamodb_endpoint_url, settings.aws_region,
+                                settings.slack_dedup_ttl_seconds)
     app = build_slack_app(service_from_env, slack, seen, base_url=settings.slack_api_url)
     return SlackEntry(app, lambda_client(settings.aws_region) if slack.on_lambda else None)

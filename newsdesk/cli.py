@@ -64,7 +64,7 @@ def ingest(paths: tuple[str, ...], store: Path | None, as_json: bool) -> None:
     """
     from tqdm import tqdm
 
-    from ingest.load import load_paths
+    from newsdesk.ingest.load import load_paths
 
     try:
         service = _service(store)
@@ -97,7 +97,7 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
       newsdesk ask "What did the council decide about the bridge?"
       newsdesk ask --json --after 2024-03-01 "Who won the election?"
     """
-    from newsdesk.requests import parse_query
+    from newsdesk.api.request_models import parse_query
 
     try:
         service = _service(store, answerer=answerer)
@@ -173,10 +173,12 @@ def serve(host: str, port: int) -> None:
       newsdesk serve --port 8080 &
       curl -s localhost:8080/chat -d '{"question": "What happened to the bridge?"}'
     """
-    from newsdesk.local_server import serve_forever
+    from newsdesk.api.http import handle_chat
+    from newsdesk.api.local_server import serve_forever
+    from newsdesk.app import service_from_env
 
     click.echo(f"serving http://{host}:{port}/chat (Ctrl-C to stop)", err=True)
-    serve_forever(host, port)
+    serve_forever(host, port, lambda event, context: handle_chat(event, service_from_env))
 
 
 @cli.command(name="eval")
@@ -196,7 +198,7 @@ def eval_command(dataset_dir: Path, corpus: Path | None, store: Path | None, out
       newsdesk eval ../shared/eval/newsqa --json
       newsdesk eval ../shared/eval/newsqa --corpus ../shared/eval/squad2/corpus.jsonl
     """
-    from newsdesk.eval_run import run_eval
+    from newsdesk.eval.run import run_eval
 
     try:
         summary = run_eval(dataset_dir, corpus, store, out, limit, answerer, progress=not as_json)
@@ -224,8 +226,8 @@ def publish(store: Path | None, bucket: str | None, as_json: bool) -> None:
       newsdesk publish --store ./index --bucket my-newsdesk-index
     """
     from newsdesk.app import index_blobs
-    from newsdesk.snapshot import publish as publish_snapshot
-    from newsdesk.snapshot import read_latest
+    from newsdesk.index.snapshots import publish as publish_snapshot
+    from newsdesk.index.snapshots import read_latest
 
     try:
         settings = Settings.from_env(store=store, index_bucket=bucket)

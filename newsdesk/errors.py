@@ -37,6 +37,12 @@ class NotFound(NewsdeskError):
     code = "not_found"
 
 
+class MethodNotAllowed(NewsdeskError):
+    """The route exists but not for this HTTP method."""
+
+    code = "method_not_allowed"
+
+
 class StoreUnavailable(NewsdeskError):
     """The index cannot be reached or has not been built yet."""
 
@@ -53,3 +59,11 @@ class GeneratorError(NewsdeskError):
     """The answer generator failed; callers fall back to the extractive answer."""
 
     code = "generator_failed"
+
+
+class GenerationFailed(GeneratorError):
+    """A generator failure with a short machine-readable reason (throttled, timeout, ...)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

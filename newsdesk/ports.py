@@ -69,3 +69,13 @@ class Generator(Protocol):
     name: str
 
     def generate(self, question: str, sources: Sequence[Citation]) -> Draft: ...
+
+
+class SeenEvents(Protocol):
+    """A set of keys with an expiry, where adding is atomic."""
+
+    def first_time(self, key: str) -> bool:
+        """Record `key`; True for exactly one caller, False for every repeat until the key expires.
+
+        Raises StoreUnavailable when the store cannot be reached.
+        """

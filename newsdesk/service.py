@@ -8,51 +8,54 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from ingest.load import Loaded
-from ingest.pipeline import ChunkConfig, Ingestor, IngestReport
-from newsdesk.answer import ABSTAIN_TEXT, best_per_outlet, choose, compose
-from newsdesk.cite import make_citations
+from newsdesk.answer.cite import make_citations
+from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
+from newsdesk.answer.evidence import Evidence, Support, named_outlets, question_terms, score_sentences, support
+from newsdesk.answer.generative import generate_answer
+from newsdesk.answer.retrieve import RetrievalConfig, retrieve
 from newsdesk.errors import BadRequest
-from newsdesk.evidence import ScoredSentence, Support, named_outlets, question_terms, score_sentences, support
-from newsdesk.lexical import LexicalIndex
+from newsdesk.index.derived import DerivedData
+from newsdesk.index.lexical import LexicalIndex
+from newsdesk.ingest.load import Loaded
+from newsdesk.ingest.pipeline import ChunkConfig, Ingestor, IngestReport
 from newsdesk.models import Answer, Article, Filters, Matrix, Query, StoredSentence, StoreStats, is_version
 from newsdesk.ports import Embedder, Generator, VectorStore
-from newsdesk.retrieve import RetrievalConfig, retrieve
-from newsdesk.sentence_vectors import SentenceVectors
+from newsdesk.settings import DEFAULTS, Settings
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    abstain_threshold: float = 0.55
-    similar_enough: float = 0.50
-    citations: int = 3
-    max_k: int = 10
-    max_question_chars: int = 1000
-    evidence_articles: int = 5
-    per_article: int = 3
-    # A second sentence from the same article must beat the best other article's by this much
-    # (evidence-score units); chosen on NewsQA dev, README "Citation choice".
-    repeat_cost: float = 1.0
-    revision_check_seconds: float = 2.0
-    cached_articles: int = 2000  # sentence vectors kept in memory, by article version (~60 KB each)
+    """How questions are answered; the defaults are the settings object's (see `Settings`)."""
+
+    abstain_threshold: float = DEFAULTS.abstain_threshold
+    similar_enough: float = DEFAULTS.similar_enough
+    citations: int = DEFAULTS.citations
+    max_k: int = DEFAULTS.max_k
+    max_question_chars: int = DEFAULTS.max_question_chars
+    evidence_articles: int = DEFAULTS.evidence_articles
+    per_article: int = DEFAULTS.per_article
+    repeat_cost: float = DEFAULTS.repeat_cost
+    revision_check_seconds: float = DEFAULTS.revision_check_seconds
+    cached_articles: int = DEFAULTS.cached_articles
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
 
-
-@dataclass
-class Evidence:
-    """Scored evidence for one question, before any answer is composed."""
-
-    question: str
-    scored: list[ScoredSentence]
-    articles: dict[str, Article]
-    ranked_ids: tuple[str, ...]
-    timing: dict[str, float]
-    started: float
-    supported: bool  # False: nothing relevant enough, so every answerer abstains
-    per_article: int = 3  # most sentences to cite from one article
-    outlets: list[str] = field(default_factory=list)  # outlets the question names: cite each
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnswerConfig:
+        return cls(
+            abstain_threshold=settings.abstain_threshold,
+            similar_enough=settings.similar_enough,
+            citations=settings.citations,
+            max_k=settings.max_k,
+            max_question_chars=settings.max_question_chars,
+            evidence_articles=settings.evidence_articles,
+            per_article=settings.per_article,
+            repeat_cost=settings.repeat_cost,
+            revision_check_seconds=settings.revision_check_seconds,
+            cached_articles=settings.cached_articles,
+            retrieval=RetrievalConfig.from_settings(settings),
+        )
 
 
 class Service:
@@ -73,11 +76,8 @@ class Service:
         self.generators = generators or {}
         self.default_answerer = default_answerer
         self.allow_answerer_override = allow_answerer_override
-        self._lexical: LexicalIndex | None = None
-        self._vectors: SentenceVectors | None = None
+        self.derived = DerivedData(store, self.config.revision_check_seconds)
         self._sentence_cache: OrderedDict[tuple[str, str], list[StoredSentence]] = OrderedDict()
-        self._revision: str | None = None
-        self._checked_at = 0.0
 
     # -- ingest -----------------------------------------------------------------
     def ingest(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport:
@@ -177,8 +177,6 @@ class Service:
 
     def _generative(self, answerer: str, query: Query, evidence: Evidence) -> Answer:
         """Answer hook for generators (Bedrock): they write prose over evidence, verified in code."""
-        from newsdesk.generative import generate_answer
-
         generator = self.generators.get(answerer)
         if generator is None:
             raise BadRequest(
@@ -217,7 +215,7 @@ class Service:
         if missing:
             fetched: dict[tuple[str, str], list[StoredSentence]] = {}
             for article_id, version in list(missing.items()):
-                kept = self._vectors.get(articles[article_id], version) if self._vectors else None
+                kept = self.derived.vectors.get(articles[article_id], version) if self.derived.vectors else None
                 if kept is not None:
                     fetched[(article_id, version)] = kept
                     del missing[article_id]
@@ -236,51 +234,11 @@ class Service:
         return out
 
     def lexical_index(self) -> LexicalIndex:
-        """Built on first use and rebuilt when the store's revision changes (checked every few seconds)."""
-        now = time.monotonic()
-        if self._lexical is not None and now - self._checked_at < self.config.revision_check_seconds:
-            return self._lexical
-        self._checked_at = now
-        revision = self.store.revision()
-        if self._lexical is None or revision != self._revision:
-            self._lexical, self._vectors = self._derived(revision)
-            self._revision = revision
-        return self._lexical
-
-    def _derived(self, revision: str) -> tuple[LexicalIndex, SentenceVectors | None]:
-        """The lexical index and sentence vectors saved beside the store for this revision, else new ones
-        (saved for the next process, and so carried by snapshots)."""
-        started = time.perf_counter()
-        folder = self.store.cache_dir()
-        lexical = LexicalIndex.load(folder, revision) if folder else None
-        vectors = SentenceVectors.load(folder) if folder else None
-        if lexical is not None and (folder is None or (vectors is not None and vectors.revision == revision)):
-            log.info("lexical index loaded articles=%d ms=%.0f", lexical.size, _ms(started))
-            return lexical, vectors
-        rows = list(self.store.iter_articles())
-        if lexical is None:
-            lexical = LexicalIndex(rows)
-            log.info("lexical index built articles=%d ms=%.0f", lexical.size, _ms(started))
-            if folder:
-                self._save(lambda: lexical.save(folder, revision), folder)
-        if folder:
-            started = time.perf_counter()
-            vectors = SentenceVectors.build(self.store, rows, revision, previous=vectors)
-            log.info("sentence vectors built rows=%d ms=%.0f", len(vectors.vectors), _ms(started))
-            self._save(lambda: vectors.save(folder), folder)
-        return lexical, vectors
-
-    @staticmethod
-    def _save(action: Callable[[], None], folder: object) -> None:
-        try:
-            action()
-        except OSError as exc:  # a read-only index still answers; it just rebuilds next time
-            log.warning("derived data not saved folder=%s error=%s", folder, exc)
+        """The lexical index of the store's current revision (the first question of a process builds or loads it)."""
+        return self.derived.lexical()
 
     def _after_write(self) -> None:
-        """Build (and save) the derived data now, so the index folder and its snapshots carry it."""
-        self._checked_at = 0.0
-        self.lexical_index()
+        self.derived.refresh()
 
 
 def _ms(since: float) -> float:

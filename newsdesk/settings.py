@@ -36,10 +36,24 @@ class Settings:
     bedrock_timeout_seconds: float = 20.0
     bedrock_max_attempts: int = 2  # botocore standard retries, including the first call
     allow_answerer_override: bool = False
+    # Evidence and citation choice (README docs/quality.md "Citation choice"; fitted on NewsQA dev).
+    evidence_articles: int = 5  # top articles whose sentences are scored
+    per_article: int = 3  # most sentences cited from one article
+    # A second sentence from the same article must beat the best other article's by this much
+    # (evidence-score units).
+    repeat_cost: float = 1.0
+    revision_check_seconds: float = 2.0  # how often a reader checks the store for a new revision
+    cached_articles: int = 2000  # sentence vectors kept in memory, by article version (~60 KB each)
+    # Retrieval fusion: weights of each list's per-article best score (BM25 scaled by the list's top score).
+    retrieval_depth: int = 40  # hits taken from each list
+    weight_dense_chunk: float = 0.5
+    weight_dense_sentence: float = 2.0
+    weight_lexical: float = 1.0
     slack_api_url: str | None = None
     slack_dedup_table: str | None = None
+    slack_dedup_ttl_seconds: int = 24 * 3600  # Slack retries within minutes; a day leaves a wide margin
     dynamodb_endpoint_url: str | None = None
-    log_level: str = "INFO"
+    log_level: str = "INFO"  # NEWSDESK_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR
 
     def __post_init__(self) -> None:
         if self.chunk_sentences < 1:
@@ -75,6 +89,9 @@ class Settings:
             elif env.get(name, "") != "":
                 values[f.name] = _parse(name, env[name], f.type)
         return cls(**values)  # type: ignore[arg-type]
+
+
+DEFAULTS = Settings()  # every default in one place: other config types take theirs from here
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from newsdesk.ingest.pipeline import ChunkConfig
 
-from ingest.pipeline import ChunkConfig
 from newsdesk.adapters.hash_embedder import HashEmbedder
 from newsdesk.adapters.memory_store import MemoryStore
 from newsdesk.service import AnswerConfig, Service
@@ -44,7 +44,7 @@ def fake_service() -> Service:
 
 @pytest.fixture
 def loaded_fake_service(fake_service: Service) -> Service:
-    from ingest.load import load_paths
+    from newsdesk.ingest.load import load_paths
 
     report = fake_service.ingest(load_paths([str(EXAMPLES)]))
     assert report.failed == 0, report.errors
@@ -77,7 +77,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.fixture(scope="session")
 def examples_store(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
     """An embedded-Chroma index of the sample articles (real model, default settings), shared: do not modify it."""
-    from ingest.load import load_paths
+    from newsdesk.ingest.load import load_paths
+
     from newsdesk.adapters.chroma_store import ChromaStore, connect
 
     path = tmp_path_factory.mktemp("examples") / "index"

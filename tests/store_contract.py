@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from newsdesk.ingest.chunk import make_chunks
+from newsdesk.ingest.sentences import split_sentences
 
-from ingest.chunk import make_chunks
-from ingest.sentences import split_sentences
 from newsdesk.models import Article, Filters, IndexedArticle, Matrix
 from newsdesk.ports import VectorStore
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from newsdesk.answer import choose
-from newsdesk.evidence import ScoredSentence
+from newsdesk.answer.compose import choose
+from newsdesk.answer.evidence import ScoredSentence
 from newsdesk.models import Sentence, StoredSentence
 
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from newsdesk.adapters.bedrock import BedrockGenerator
 from newsdesk.adapters.langchain_retriever import NewsdeskRetriever, build_answer_chain
+from newsdesk.api.http import handle_chat
 from newsdesk.app import build_generators
 from newsdesk.cli import cli
-from newsdesk.http_api import handle_chat
 from newsdesk.models import Answer, Query
 from newsdesk.service import Service
 from newsdesk.settings import Settings

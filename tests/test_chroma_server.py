@@ -31,7 +31,7 @@ class TestChromaServerStore(StoreContract):
 
 
 def test_ingest_and_ask_through_the_server(chroma_url: str) -> None:
-    from ingest.load import load_paths
+    from newsdesk.ingest.load import load_paths
 
     _empty_client(chroma_url)
     settings = Settings.from_env({}, chroma_url=chroma_url, embedder="hash", abstain_threshold=0.0)

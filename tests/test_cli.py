@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from newsdesk.answer import ABSTAIN_TEXT
+from newsdesk.answer.compose import ABSTAIN_TEXT
+from newsdesk.api.http import handle_chat
 from newsdesk.app import build_service
 from newsdesk.cli import cli
-from newsdesk.http_api import handle_chat
 from newsdesk.settings import Settings
 from tests.conftest import EVENTS, EXAMPLES
 

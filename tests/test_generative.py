@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from newsdesk.errors import BadRequest, GeneratorError
-from newsdesk.generative import CANNOT_ANSWER, GenerationFailed, render_messages, split_reply, verify
+from newsdesk.answer.generative import CANNOT_ANSWER, render_messages, split_reply, verify
+from newsdesk.errors import BadRequest, GenerationFailed, GeneratorError
 from newsdesk.models import Article, Citation, Query
 from newsdesk.ports import Draft
 from newsdesk.service import Service

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from newsdesk.http_api import handle_chat
+from newsdesk.api.http import handle_chat
 from newsdesk.service import Service
 from tests.conftest import EVENTS
 

@@ -15,14 +15,15 @@ from urllib.parse import quote_plus
 
 import boto3
 import pytest
+from newsdesk.ingest.load import load_paths
 
 import handler
-from ingest.load import load_paths
-from newsdesk import snapshot, snapshot_writer
 from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
 from newsdesk.app import build_service, s3_ingest_from_env
 from newsdesk.errors import PublishConflict
-from newsdesk.ingest_events import article_id_for_key, parse_s3_event
+from newsdesk.index import snapshot_writer
+from newsdesk.index import snapshots as snapshot
+from newsdesk.index.s3_events import article_id_for_key, parse_s3_event
 from newsdesk.settings import Settings
 from tests.conftest import EXAMPLES, ROOT
 from tests.moto_fixtures import FAKE_AWS
@@ -187,7 +188,7 @@ def test_bad_object_is_logged_and_skipped(buckets: Any, caplog: pytest.LogCaptur
 
 
 def test_single_article_ids_come_from_the_key() -> None:
-    from newsdesk.ingest_events import load_object
+    from newsdesk.index.s3_events import load_object
 
     [plain] = load_object("articles/a.txt", b"Plain text without front matter. Second sentence.")
     assert plain.id == article_id_for_key("articles/a.txt")  # type: ignore[union-attr]

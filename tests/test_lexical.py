@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsdesk.lexical import LexicalIndex, terms
+from newsdesk.index.lexical import LexicalIndex, terms
 from newsdesk.models import Article, Filters
 
 ARTICLES = [

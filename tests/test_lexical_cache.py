@@ -6,12 +6,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from newsdesk.ingest.load import load_paths
+from newsdesk.ingest.pipeline import ChunkConfig
 
-from ingest.load import load_paths
-from ingest.pipeline import ChunkConfig
 from newsdesk.adapters.chroma_store import ChromaStore, connect
 from newsdesk.adapters.hash_embedder import HashEmbedder
-from newsdesk.lexical import CACHE_FILE, LexicalIndex
+from newsdesk.index.lexical import CACHE_FILE, LexicalIndex
 from newsdesk.models import Query
 from newsdesk.service import AnswerConfig, Service
 from tests.conftest import EXAMPLES

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from newsdesk.ingest.load import derive_id, load_paths
 
-from ingest.load import derive_id, load_paths
 from newsdesk.errors import ArticleError
 from newsdesk.models import Article
 from newsdesk.service import Service

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from newsdesk.local_server import make_server
+import handler
+from newsdesk.api.local_server import make_server
 
 pytestmark = pytest.mark.server
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.server
 def server(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[str, int]]:
     """The service is built on the first request that needs it, from NEWSDESK_* at that moment."""
     clean_env.setenv("NEWSDESK_STORE", str(tmp_path / "empty"))
-    httpd = make_server("127.0.0.1", 0)
+    httpd = make_server("127.0.0.1", 0, handler.chat)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from newsdesk.ingest.load import load_paths
 
-from ingest.load import load_paths
 from newsdesk.adapters.chroma_store import ChromaStore, connect
 from newsdesk.models import Answer, Filters, Query
 from newsdesk.service import Service

@@ -11,16 +11,16 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
+from newsdesk.ingest.load import load_paths
+from newsdesk.ingest.sentences import split_sentences
 
-from ingest.load import load_paths
-from ingest.sentences import split_sentences
 from newsdesk.adapters.onnx_embedder import OnnxEmbedder
 from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
 from newsdesk.app import build_service, index_blobs
 from newsdesk.errors import ConfigError
+from newsdesk.index.snapshots import publish
 from newsdesk.models import Article
 from newsdesk.settings import Settings
-from newsdesk.snapshot import publish
 from tests.conftest import EXAMPLES, ROOT
 from tests.moto_fixtures import FAKE_AWS
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from newsdesk.answer.prompts import PROMPTS_DIR, load, names, parse
 from newsdesk.errors import ConfigError
-from newsdesk.prompts import PROMPTS_DIR, load, names, parse
 
 SAMPLES = {
     "question": "How many homes lost power?",

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from newsdesk.api.request_models import parse_day, parse_filters, parse_query
 from newsdesk.errors import BadRequest
 from newsdesk.models import Filters, Query
-from newsdesk.requests import parse_day, parse_filters, parse_query
 
 
 def test_minimal_body_gets_defaults() -> None:

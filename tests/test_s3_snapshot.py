@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tarfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,15 +10,15 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner
+from newsdesk.ingest.load import load_paths
 
-from ingest.load import load_paths
 from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
 from newsdesk.app import build_service
 from newsdesk.cli import cli
 from newsdesk.errors import PublishConflict, StoreUnavailable
+from newsdesk.index.snapshots import MANIFEST_KEY, prune, publish, read_latest, read_manifest
 from newsdesk.models import Article, Query
 from newsdesk.settings import Settings
-from newsdesk.snapshot import MANIFEST_KEY, prune, publish, read_latest, read_manifest
 from tests.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("aws_env")]
@@ -73,23 +72,6 @@ def test_publish_then_query_from_the_snapshot(tmp_path: Path, moto_url: str, buc
     local = build_service(Settings.from_env({}, embedder="hash", store=tmp_path / "local"))
     assert service.stats() == local.stats()
     assert (tmp_path / "snapshots" / manifest.version).is_dir()
-
-
-def test_a_version_published_as_one_archive_still_loads(tmp_path: Path, moto_url: str, bucket: str) -> None:
-    """Indexes published before per-file versions are a single .tar.gz; readers still load them."""
-    local_index(tmp_path / "local", [str(EXAMPLES)])
-    archive = tmp_path / "old.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for item in sorted((tmp_path / "local").iterdir()):
-            tar.add(item, arcname=item.name)
-    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
-    blobs.upload(archive, "index/versions/20260101T000000Z-00000000.tar.gz")
-    old = {"version": "20260101T000000Z-00000000", "key": "index/versions/20260101T000000Z-00000000.tar.gz",
-           "created_at": "2026-01-01T00:00:00+00:00", "parent": None, "size_bytes": archive.stat().st_size}
-    blobs.put_bytes(MANIFEST_KEY, json.dumps(old).encode(), "application/json")
-
-    answer = build_service(settings_for(tmp_path, moto_url, bucket)).ask(Query(QUESTION))
-    assert any("homes" in c.sentence for c in answer.citations)
 
 
 def test_a_manifest_naming_paths_outside_the_index_is_refused(tmp_path: Path, moto_url: str, bucket: str) -> None:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from newsdesk.ingest.load import load_paths
+from newsdesk.ingest.pipeline import ChunkConfig
 
-from ingest.load import load_paths
-from ingest.pipeline import ChunkConfig
 from newsdesk.adapters.chroma_store import ChromaStore, connect
 from newsdesk.adapters.hash_embedder import HashEmbedder
 from newsdesk.adapters.memory_store import MemoryStore
+from newsdesk.index.sentence_vectors import INDEX_FILE, SentenceVectors
 from newsdesk.models import Article, Query, StoredSentence
-from newsdesk.sentence_vectors import INDEX_FILE, SentenceVectors
 from newsdesk.service import AnswerConfig, Service
 from tests.conftest import EXAMPLES
 
@@ -128,7 +128,7 @@ def test_an_article_changed_after_the_file_was_loaded_is_read_from_the_store(tmp
     chroma_service(tmp_path).ingest(load_paths([str(EXAMPLES)]))
     reader = chroma_service(tmp_path)
     reader.ask(Query(QUESTION))  # loads the file as it is now
-    loaded = reader._vectors
+    loaded = reader.derived.vectors
     assert loaded is not None
 
     writer = chroma_service(tmp_path)  # another process changes the storm story
@@ -139,7 +139,7 @@ def test_an_article_changed_after_the_file_was_loaded_is_read_from_the_store(tmp
     fetched = count_fetches(reader)
     answer = reader.ask(Query("How many homes had power restored by crews by noon?"))
     assert fetched == [storm.id]  # only the changed story, whose new version the file does not hold
-    assert reader._vectors is loaded  # inside the revision check interval: still the older file
+    assert reader.derived.vectors is loaded  # inside the revision check interval: still the older file
     quoted = [c for c in answer.citations if c.article_id == storm.id]
     assert quoted and all(c.sentence in writer.store.articles([storm.id])[storm.id][0].text for c in quoted)
     assert any("4,000 homes" in c.sentence for c in quoted)

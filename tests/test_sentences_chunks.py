@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from ingest.chunk import make_chunks
-from ingest.sentences import split_sentences
+from newsdesk.ingest.chunk import make_chunks
+from newsdesk.ingest.sentences import split_sentences
 
 TEXTS = {
     "news": (

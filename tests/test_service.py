@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from newsdesk.ingest.load import load_paths
+from newsdesk.ingest.pipeline import ChunkConfig
 
-from ingest.load import load_paths
-from ingest.pipeline import ChunkConfig
 from newsdesk.adapters.hash_embedder import HashEmbedder
 from newsdesk.adapters.memory_store import MemoryStore
-from newsdesk.answer import ABSTAIN_TEXT
+from newsdesk.answer.compose import ABSTAIN_TEXT
 from newsdesk.errors import BadRequest
 from newsdesk.models import Answer, Filters, Query, StoredSentence
 from newsdesk.service import AnswerConfig, Service

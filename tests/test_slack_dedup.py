@@ -10,8 +10,8 @@ import pytest
 
 from newsdesk.adapters.dedup import HASH_KEY, TTL_ATTRIBUTE, DynamoSeenEvents, MemorySeenEvents
 from newsdesk.adapters.slack_app import SlackEntry, build_slack_app
-from newsdesk.dedup import SeenEvents
 from newsdesk.errors import StoreUnavailable
+from newsdesk.ports import SeenEvents
 from newsdesk.service import Service
 from newsdesk.settings import SlackSettings
 from tests.slack_fake import (

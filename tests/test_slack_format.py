@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from newsdesk.models import Answer, Citation
-from newsdesk.slack_format import (
+from newsdesk.api.slack_format import (
     MAX_BLOCKS,
     MAX_SECTION_CHARS,
     answer_blocks,
@@ -13,6 +12,7 @@ from newsdesk.slack_format import (
     earlier_questions,
     notice_blocks,
 )
+from newsdesk.models import Answer, Citation
 from tests.slack_fake import block_problem
 
 

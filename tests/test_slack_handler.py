@@ -73,7 +73,7 @@ def test_missing_secrets_fail_with_the_variable_name(slack_env: FakeSlack, monke
 def test_retried_mention_through_the_handler_answers_once_with_the_dynamodb_table(
     slack_env: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ingest.load import load_paths
+    from newsdesk.ingest.load import load_paths
 
     report = build_service(Settings.from_env()).ingest(load_paths([str(EXAMPLES)]))
     assert report.failed == 0

@@ -19,8 +19,8 @@ from botocore.parsers import ResponseParserError
 from langchain_aws import ChatBedrockConverse
 
 from newsdesk.adapters.langchain_retriever import NewsdeskRetriever, build_answer_chain
-from newsdesk.errors import ConfigError
-from newsdesk.generative import GenerationFailed, check_prompts
+from newsdesk.answer.generative import check_prompts
+from newsdesk.errors import ConfigError, GenerationFailed
 from newsdesk.models import Citation
 from newsdesk.ports import Draft
 

@@ -11,8 +11,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from newsdesk.dedup import DEFAULT_TTL_SECONDS
 from newsdesk.errors import StoreUnavailable
+from newsdesk.settings import DEFAULTS
 
 HASH_KEY = "event_id"
 TTL_ATTRIBUTE = "expires_at"
@@ -21,7 +21,7 @@ TTL_ATTRIBUTE = "expires_at"
 class MemorySeenEvents:
     """Good for one process (tests, a local server); Lambda containers do not share it."""
 
-    def __init__(self, ttl_seconds: int = DEFAULT_TTL_SECONDS, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, ttl_seconds: int = DEFAULTS.slack_dedup_ttl_seconds, clock: Callable[[], float] = time.time) -> None:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._expires: dict[str, float] = {}
@@ -44,9 +44,9 @@ class DynamoSeenEvents:
     def __init__(
         self,
         table: str,
-        endpoint_url: str | None = None,
-        region: str = "us-east-1",
-        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        endpoint_url: str | None,
+        region: str,
+        ttl_seconds: int = DEFAULTS.slack_dedup_ttl_seconds,
         clock: Callable[[], float] = time.time,
         client: Any | None = None,
     ) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from newsdesk.lexical import terms
+from newsdesk.index.lexical import terms
 from newsdesk.models import Matrix
 
 

@@ -12,7 +12,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
 
-from newsdesk.generative import label, number_sources, render_messages
+from newsdesk.answer.generative import label, number_sources, render_messages
 from newsdesk.models import Citation, Filters, Query
 from newsdesk.service import Service
 

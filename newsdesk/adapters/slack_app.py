@@ -16,12 +16,12 @@ from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListene
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from newsdesk.dedup import SeenEvents
+from newsdesk.api.slack_format import Block, answer_blocks, answer_text, clean_question, earlier_questions, notice_blocks
 from newsdesk.errors import BadRequest, NewsdeskError, StoreUnavailable
 from newsdesk.models import Query
+from newsdesk.ports import SeenEvents
 from newsdesk.service import Service
 from newsdesk.settings import SlackSettings
-from newsdesk.slack_format import Block, answer_blocks, answer_text, clean_question, earlier_questions, notice_blocks
 
 log = logging.getLogger(__name__)
 

@@ -8,18 +8,26 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
-from ingest.load import HTML_TYPES, JSONL_TYPES, TEXT_TYPES, Loaded, derive_id, parse_html, parse_jsonl, parse_text
 from newsdesk.errors import ArticleError
+from newsdesk.ingest.load import HTML_TYPES, JSONL_TYPES, TEXT_TYPES, Loaded, derive_id, parse_html, parse_jsonl, parse_text
+from newsdesk.ingest.pipeline import IngestReport
 from newsdesk.models import Article
-from newsdesk.service import Service
 
 log = logging.getLogger(__name__)
 
 SOURCES_FILE = "newsdesk-s3-sources.json"  # lives inside the index folder, so it travels with each snapshot
 MAX_OBJECT_BYTES = 50_000_000
+
+class Indexer(Protocol):
+    """What applying S3 changes needs of the service: ingest loaded articles, delete one by id."""
+
+    def ingest(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport: ...
+
+    def delete(self, article_id: str) -> bool: ...
+
 
 # Reads an object's bytes, or None when it no longer exists.
 ReadObject = Callable[[str, str], bytes | None]
@@ -117,7 +125,7 @@ class SourceMap:
         return any(article_id in ids for k, ids in self.ids_by_key.items() if k != key)
 
 
-def apply_changes(service: Service, changes: Iterable[ObjectChange], read: ReadObject, sources: SourceMap) -> EventReport:
+def apply_changes(service: Indexer, changes: Iterable[ObjectChange], read: ReadObject, sources: SourceMap) -> EventReport:
     """Bring the index in line with each changed key's current content; a bad object never harms the index."""
     report = EventReport()
     mapped_before = json.dumps(sources.ids_by_key, sort_keys=True)
@@ -151,7 +159,7 @@ def apply_changes(service: Service, changes: Iterable[ObjectChange], read: ReadO
     return report
 
 
-def _drop(service: Service, key: str, ids: list[str], sources: SourceMap, report: EventReport) -> None:
+def _drop(service: Indexer, key: str, ids: list[str], sources: SourceMap, report: EventReport) -> None:
     for article_id in ids:
         if not sources.claimed_elsewhere(article_id, key) and service.delete(article_id):
             report.deleted += 1

@@ -9,14 +9,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from newsdesk.ingest_events import ObjectChange, ReadObject, SourceMap, apply_changes
-from newsdesk.service import Service
-from newsdesk.snapshot import Blobs, Manifest, fetch, publish, read_latest
+from newsdesk.index.s3_events import Indexer, ObjectChange, ReadObject, SourceMap, apply_changes
+from newsdesk.index.snapshots import Blobs, Manifest, fetch, publish, read_latest
 
 log = logging.getLogger(__name__)
 
 # Builds a service writing to an index folder; returns it and a function that closes the store (flushing it).
-OpenService = Callable[[Path], tuple[Service, Callable[[], None]]]
+OpenService = Callable[[Path], tuple[Indexer, Callable[[], None]]]
 
 
 class SnapshotWriter:

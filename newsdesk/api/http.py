@@ -9,22 +9,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from newsdesk.errors import BadRequest, ConfigError, GeneratorError, NewsdeskError, NotFound, StoreUnavailable
-from newsdesk.requests import parse_query
+from newsdesk.api.request_models import parse_query
+from newsdesk.errors import (
+    BadRequest,
+    ConfigError,
+    GeneratorError,
+    MethodNotAllowed,
+    NewsdeskError,
+    NotFound,
+    StoreUnavailable,
+)
 from newsdesk.service import Service
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16_384
-STATUS = {BadRequest: 400, NotFound: 404, StoreUnavailable: 503, GeneratorError: 502, ConfigError: 500}
+STATUS = {BadRequest: 400, NotFound: 404, MethodNotAllowed: 405, StoreUnavailable: 503, GeneratorError: 502, ConfigError: 500}
 CORS = {"access-control-allow-origin": "*"}
-
-
-class MethodNotAllowed(NewsdeskError):
-    code = "method_not_allowed"
-
-
-STATUS[MethodNotAllowed] = 405
 
 
 def respond(status: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from newsdesk.errors import ConfigError
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 
 
 @dataclass(frozen=True)

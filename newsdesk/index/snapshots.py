@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import tarfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -53,14 +52,14 @@ class Blobs(Protocol):
 
 @dataclass(frozen=True)
 class Manifest:
-    """The latest version: `key` is its folder of files (or, for versions written before 2026-11-27, one .tar.gz)."""
+    """The latest version: `key` is its folder of files, `files` the paths inside it."""
 
     version: str
     key: str
     created_at: str
     parent: str | None = None
     size_bytes: int = 0
-    files: tuple[str, ...] = ()  # paths inside the version folder; empty for a .tar.gz version
+    files: tuple[str, ...] = ()  # paths inside the version folder
 
     def to_json(self) -> bytes:
         return json.dumps({**asdict(self), "files": list(self.files)}, indent=2).encode("utf-8")
@@ -140,7 +139,7 @@ def prune(blobs: Blobs, current: Manifest, keep: int = KEEP_VERSIONS,
     less than `older_than` seconds ago. Returns the versions deleted."""
     keys: dict[str, list[str]] = {}
     for key in blobs.list_keys(VERSIONS_PREFIX):
-        version = key[len(VERSIONS_PREFIX):].split("/", 1)[0].removesuffix(".tar.gz")
+        version = key[len(VERSIONS_PREFIX):].split("/", 1)[0]
         keys.setdefault(version, []).append(key)
     ordered = sorted((v for v in keys if _published(v) < float("inf")), key=lambda v: (_published(v), v))
     protected = set(ordered[-keep:]) | {current.version, current.parent}
@@ -170,20 +169,17 @@ def fetch(blobs: Blobs, manifest: Manifest, dest: Path) -> Path:
     staging = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.partial")
     (staging / "index").mkdir(parents=True)
     try:
-        if manifest.key.endswith(".tar.gz"):
-            _fetch_archive(blobs, manifest.key, staging)
-        else:
-            unsafe = [name for name in manifest.files if name.startswith("/") or ".." in Path(name).parts]
-            if unsafe:  # a manifest names files inside its version folder, nothing else
-                raise StoreUnavailable(f"the manifest for version {manifest.version} names paths outside the "
-                                       f"index ({unsafe[0]!r}): run `newsdesk publish` to write a new one")
-            _each(manifest.files, lambda name: _download(blobs, manifest.key + name, staging / "index" / name))
+        unsafe = [name for name in manifest.files if name.startswith("/") or ".." in Path(name).parts]
+        if unsafe:  # a manifest names files inside its version folder, nothing else
+            raise StoreUnavailable(f"the manifest for version {manifest.version} names paths outside the "
+                                   f"index ({unsafe[0]!r}): run `newsdesk publish` to write a new one")
+        _each(manifest.files, lambda name: _download(blobs, manifest.key + name, staging / "index" / name))
         try:
             (staging / "index").rename(dest)
         except OSError:
             if not dest.is_dir():  # else another process downloaded the same version first
                 raise
-    except (OSError, tarfile.TarError) as exc:
+    except OSError as exc:
         raise StoreUnavailable(f"cannot load index version {manifest.version} from {blobs.where}: {exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -194,14 +190,6 @@ def fetch(blobs: Blobs, manifest: Manifest, dest: Path) -> Path:
 def _download(blobs: Blobs, key: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     blobs.download(key, path)
-
-
-def _fetch_archive(blobs: Blobs, key: str, staging: Path) -> None:
-    """A version published as one .tar.gz (before per-file versions)."""
-    archive = staging / "index.tar.gz"
-    blobs.download(key, archive)
-    with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(staging / "index", filter="data")
 
 
 def _each(names: Sequence[str], action: Callable[[str], None]) -> None:

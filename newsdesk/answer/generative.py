@@ -7,18 +7,15 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-from ingest.sentences import split_sentences
-from newsdesk.answer import ABSTAIN_TEXT, choose
-from newsdesk.cite import make_citations, verified
-from newsdesk.errors import GeneratorError
+from newsdesk.answer.cite import make_citations, verified
+from newsdesk.answer.compose import ABSTAIN_TEXT, choose
+from newsdesk.answer.evidence import Evidence
+from newsdesk.answer.prompts import load
+from newsdesk.errors import GenerationFailed, GeneratorError
+from newsdesk.ingest.sentences import split_sentences
 from newsdesk.models import Answer, Article, Citation, Query
 from newsdesk.ports import Generator
-from newsdesk.prompts import load
-
-if TYPE_CHECKING:
-    from newsdesk.service import Evidence
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +30,6 @@ MARKER_ID = re.compile(r"S?\d+", re.I)
 # A sentence ends after its marker group (and any punctuation) when more text follows.
 AFTER_MARKERS = re.compile(r"\](?:[.!?][\"'”’)]*)?(?=\s+[^\s\[])")
 BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-
-
-class GenerationFailed(GeneratorError):
-    """A generator failure with a short machine-readable reason (throttled, timeout, ...)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

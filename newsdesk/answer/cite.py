@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from newsdesk.evidence import ScoredSentence
+from newsdesk.answer.evidence import ScoredSentence
 from newsdesk.models import Article, Citation
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from newsdesk.errors import ConfigError
-from newsdesk.evaluate import read_questions, read_texts, run, score
+from newsdesk.eval.score import read_questions, read_texts, run, score
 from newsdesk.settings import Settings
 
 
@@ -17,8 +17,8 @@ def run_eval(dataset: Path, corpus: Path | None, store: Path | None, out: Path |
              answerer: str | None, progress: bool = True) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from ingest.load import load_paths
     from newsdesk.app import build_service
+    from newsdesk.ingest.load import load_paths
 
     corpus = corpus or dataset / "corpus.jsonl"
     questions_path = dataset / "questions.jsonl"

@@ -8,12 +8,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from newsdesk.errors import StoreUnavailable
+from newsdesk.index.snapshots import MANIFEST_KEY, Blobs, Manifest, fetch, read_manifest
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 from newsdesk.ports import VectorStore
-from newsdesk.snapshot import MANIFEST_KEY, Blobs, Manifest, fetch, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +102,8 @@ class SnapshotStore:
     def stats(self) -> StoreStats:
         return self._current.stats()
 
-    def __getattr__(self, name: str) -> Any:
-        # Read methods added to the VectorStore port later still reach the current snapshot.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._current, name)
+    def cache_dir(self) -> Path | None:
+        return self._current.cache_dir()
 
     def write(self, indexed: IndexedArticle) -> None:
         raise StoreUnavailable(self._read_only())

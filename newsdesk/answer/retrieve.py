@@ -6,9 +6,10 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from newsdesk.lexical import LexicalIndex
+from newsdesk.index.lexical import LexicalIndex
 from newsdesk.models import Filters, Hit, Matrix
 from newsdesk.ports import VectorStore
+from newsdesk.settings import DEFAULTS, Settings
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsdesk-retrieve")
 
@@ -28,10 +29,15 @@ class RetrievalConfig:
     and the abstention threshold were chosen"); score fusion beat reciprocal-rank fusion by about 0.01 MRR.
     """
 
-    depth: int = 40  # hits taken from each list
-    dense_chunk: float = 0.5
-    dense_sentence: float = 2.0
-    lexical: float = 1.0
+    depth: int = DEFAULTS.retrieval_depth  # hits taken from each list
+    dense_chunk: float = DEFAULTS.weight_dense_chunk
+    dense_sentence: float = DEFAULTS.weight_dense_sentence
+    lexical: float = DEFAULTS.weight_lexical
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetrievalConfig:
+        return cls(settings.retrieval_depth, settings.weight_dense_chunk, settings.weight_dense_sentence,
+                   settings.weight_lexical)
 
 
 def retrieve(

@@ -7,12 +7,15 @@ from typing import Any
 
 from newsdesk.errors import BadRequest
 from newsdesk.models import Filters, Query
+from newsdesk.settings import DEFAULTS
 
 FILTER_KEYS = {"outlet", "published_after", "published_before"}
 REQUEST_KEYS = {"question", "k", "filters", "answerer"}
 
 
-def parse_query(body: Any, default_k: int = 3, max_k: int = 10, max_chars: int = 1000) -> Query:
+def parse_query(body: Any, default_k: int = DEFAULTS.citations, max_k: int = DEFAULTS.max_k,
+                max_chars: int = DEFAULTS.max_question_chars) -> Query:
+    """The `Query` a request body asks for, or BadRequest saying which field to fix."""
     if not isinstance(body, dict):
         raise BadRequest('the body must be a JSON object like {"question": "..."}')
     unknown = set(body) - REQUEST_KEYS

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
-from newsdesk.lexical import LexicalIndex, sentence_profile, sentence_terms, terms
-from newsdesk.lexical import clear_caches as lexical_caches_clear
-from newsdesk.models import Matrix, StoredSentence
+from newsdesk.index.lexical import LexicalIndex, sentence_profile, sentence_terms, terms
+from newsdesk.index.lexical import clear_caches as lexical_caches_clear
+from newsdesk.models import Article, Matrix, StoredSentence
 
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight"
@@ -200,3 +200,18 @@ def _answer_kinds(sentence: str) -> tuple[bool, bool, frozenset[str]]:
     digits = any(c.isdigit() for c in sentence)
     dates = bool(words & DATE_WORDS) or (digits and YEAR_OR_TIME.search(lower) is not None)
     return dates, digits or bool(words & NUMBER_WORDS), frozenset(m.casefold() for m in PROPER.findall(sentence))
+
+
+@dataclass
+class Evidence:
+    """Scored evidence for one question, before any answer is composed."""
+
+    question: str
+    scored: list[ScoredSentence]
+    articles: dict[str, Article]
+    ranked_ids: tuple[str, ...]
+    timing: dict[str, float]
+    started: float
+    supported: bool  # False: nothing relevant enough, so every answerer abstains
+    per_article: int = 3  # most sentences to cite from one article
+    outlets: list[str] = field(default_factory=list)  # outlets the question names: cite each

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,10 +26,14 @@ def to_event(method: str, target: str, headers: dict[str, str], body: bytes) -> 
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def _serve(self) -> None:
-        import handler
+# An API Gateway 2.0 event in, a Lambda proxy response out: handler.chat.
+Chat = Callable[[dict[str, Any], Any], dict[str, Any]]
 
+
+class _Handler(BaseHTTPRequestHandler):
+    chat: Chat
+
+    def _serve(self) -> None:
         raw_length = self.headers.get("content-length") or "0"
         length = int(raw_length) if raw_length.isdigit() else -1  # a negative read would block until EOF
         if length < 0:
@@ -39,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         event = to_event(self.command, self.path, dict(self.headers.items()), body)
-        self._reply(handler.chat(event, None))
+        self._reply(self.chat(event, None))
 
     def _reply(self, response: dict[str, Any]) -> None:
         payload = str(response.get("body", "")).encode("utf-8")
@@ -61,12 +66,15 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
             "body": json.dumps({"error": {"code": code, "message": message}})}
 
 
-def make_server(host: str, port: int) -> ThreadingHTTPServer:
-    return ThreadingHTTPServer((host, port), _Handler)
+def make_server(host: str, port: int, chat: Chat) -> ThreadingHTTPServer:
+    """A threaded HTTP server on (host, port) that answers every request through `chat`."""
+    handler_class = type("Handler", (_Handler,), {"chat": staticmethod(chat)})
+    return ThreadingHTTPServer((host, port), handler_class)
 
 
-def serve_forever(host: str, port: int) -> None:
-    server = make_server(host, port)
+def serve_forever(host: str, port: int, chat: Chat) -> None:
+    """Serve until interrupted (Ctrl-C)."""
+    server = make_server(host, port, chat)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from newsdesk.evidence import ScoredSentence
+from newsdesk.answer.evidence import ScoredSentence
 from newsdesk.models import Article, Citation
 
 ABSTAIN_TEXT = "The reporting in this collection does not cover that question, so I cannot answer it."

@@ -7,7 +7,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ class Record:
     citations: list[dict[str, Any]]
     latency_ms: float
     dropped_citations: int = 0
-    verified: list[bool] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps({"id": self.id, "abstained": self.abstained, "ranked_article_ids": self.ranked_article_ids,

@@ -1,0 +1,80 @@
+"""Derived data beside the index: the lexical index and the sentence-vectors file, kept in step with the store."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.sentence_vectors import SentenceVectors
+from newsdesk.ports import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class DerivedData:
+    """Loads, builds and saves what is derived from the store, rebuilding when its revision changes."""
+
+    def __init__(self, store: VectorStore, check_seconds: float) -> None:
+        self.store = store
+        self.check_seconds = check_seconds
+        self._lexical: LexicalIndex | None = None
+        self._vectors: SentenceVectors | None = None
+        self._revision: str | None = None
+        self._checked_at = 0.0
+
+    @property
+    def vectors(self) -> SentenceVectors | None:
+        """The sentence-vectors file of the current revision, if the store has a folder to keep it in."""
+        return self._vectors
+
+    def lexical(self) -> LexicalIndex:
+        """The lexical index of the store's current revision (checked at most every `check_seconds`)."""
+        now = time.monotonic()
+        if self._lexical is not None and now - self._checked_at < self.check_seconds:
+            return self._lexical
+        self._checked_at = now
+        revision = self.store.revision()
+        if self._lexical is None or revision != self._revision:
+            self._lexical, self._vectors = self._load_or_build(revision)
+            self._revision = revision
+        return self._lexical
+
+    def refresh(self) -> None:
+        """Bring the derived data up to date now (after a write), so the folder and its snapshots carry it."""
+        self._checked_at = 0.0
+        self.lexical()
+
+    def _load_or_build(self, revision: str) -> tuple[LexicalIndex, SentenceVectors | None]:
+        started = time.perf_counter()
+        folder = self.store.cache_dir()
+        lexical = LexicalIndex.load(folder, revision) if folder else None
+        vectors = SentenceVectors.load(folder) if folder else None
+        if lexical is not None and (folder is None or (vectors is not None and vectors.revision == revision)):
+            log.info("lexical index loaded articles=%d ms=%.0f", lexical.size, _ms(started))
+            return lexical, vectors
+        rows = list(self.store.iter_articles())
+        if lexical is None:
+            lexical = LexicalIndex(rows)
+            log.info("lexical index built articles=%d ms=%.0f", lexical.size, _ms(started))
+            if folder:
+                _save(lambda: lexical.save(folder, revision), folder)
+        if folder:
+            started = time.perf_counter()
+            vectors = SentenceVectors.build(self.store, rows, revision, previous=vectors)
+            log.info("sentence vectors built rows=%d ms=%.0f", len(vectors.vectors), _ms(started))
+            _save(lambda: vectors.save(folder), folder)
+        return lexical, vectors
+
+
+def _save(action: Callable[[], None], folder: Path) -> None:
+    try:
+        action()
+    except OSError as exc:  # a read-only index still answers; it just rebuilds next time
+        log.warning("derived data not saved folder=%s error=%s", folder, exc)
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
