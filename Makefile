@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/newsdesk ingest examples/articles/
-	$(BIN)/newsdesk ask "$(QUESTION)"
+	@$(BIN)/newsdesk ingest examples/articles/
+	@$(BIN)/newsdesk ask "$(QUESTION)"
 
 test: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider

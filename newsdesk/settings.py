@@ -24,6 +24,7 @@ class Settings:
     embedder: str = "sentence-transformers"  # or "onnx" or "hash" (tests only)
     chunk_sentences: int = 5
     chunk_overlap: int = 1
+    max_sentence_chars: int = 1000  # longer runs without a sentence break are split at clauses, lines or spaces
     embed_batch_size: int = 64
     abstain_threshold: float = 0.55
     similar_enough: float = 0.50
@@ -36,7 +37,7 @@ class Settings:
     bedrock_timeout_seconds: float = 20.0
     bedrock_max_attempts: int = 2  # botocore standard retries, including the first call
     allow_answerer_override: bool = False
-    # Evidence and citation choice (README docs/quality.md "Citation choice"; fitted on NewsQA dev).
+    # Evidence and citation choice (docs/quality.md, "Citation choice"; fitted on NewsQA dev).
     evidence_articles: int = 5  # top articles whose sentences are scored
     per_article: int = 3  # most sentences cited from one article
     # A second sentence from the same article must beat the best other article's by this much
@@ -54,6 +55,7 @@ class Settings:
     slack_dedup_ttl_seconds: int = 24 * 3600  # Slack retries within minutes; a day leaves a wide margin
     dynamodb_endpoint_url: str | None = None
     log_level: str = "INFO"  # NEWSDESK_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR
+    serve_read_timeout_seconds: float = 5.0  # `newsdesk serve`: a request slower than this gets 408
 
     def __post_init__(self) -> None:
         if self.chunk_sentences < 1:
@@ -62,6 +64,10 @@ class Settings:
             raise ConfigError(
                 f"{PREFIX}CHUNK_OVERLAP must be between 0 and CHUNK_SENTENCES-1, got {self.chunk_overlap}"
             )
+        if self.max_sentence_chars < 100:
+            raise ConfigError(f"{PREFIX}MAX_SENTENCE_CHARS must be at least 100, got {self.max_sentence_chars}")
+        if self.serve_read_timeout_seconds <= 0:
+            raise ConfigError(f"{PREFIX}SERVE_READ_TIMEOUT_SECONDS must be > 0, got {self.serve_read_timeout_seconds}")
         if self.embedder not in {"sentence-transformers", "onnx", "hash"}:
             raise ConfigError(f"{PREFIX}EMBEDDER must be sentence-transformers, onnx or hash, got {self.embedder!r}")
         if self.answerer not in {"extractive", "bedrock"}:

@@ -30,7 +30,7 @@ FEATURES = (
     "article_prior", "rarest_match", "bigram", "novelty", "neighbour_overlap", "predicate_overlap",
 )
 # Fitted by bench/fit_evidence.py (logistic regression, label: the sentence holds a gold answer) on
-# NewsQA dev with two-fold cross-validation; see README "How the evidence weights were chosen".
+# NewsQA dev with two-fold cross-validation; see docs/quality.md, "How the weights and the abstention threshold were chosen".
 WEIGHTS = np.array(
     [6.381, 0.490, 2.261, -0.072, 0.624, 1.136, 1.044, 3.592, -0.480, 2.593, 0.670, 0.338, 0.999], np.float32
 )
@@ -133,7 +133,7 @@ class Support:
 
 def support(q: QuestionTerms, scored: list[ScoredSentence], top_article: str | None) -> Support:
     """Coverage catches questions about people or places the collection never mentions, even when
-    some sentence is similar in topic; calibrated in README ("Abstention")."""
+    some sentence is similar in topic; calibrated in docs/quality.md ("Abstention")."""
     if not scored:
         return Support(0.0, 0.0)
     best = max(s.similarity for s in scored)

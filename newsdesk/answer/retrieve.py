@@ -25,7 +25,7 @@ class RankedArticle:
 class RetrievalConfig:
     """Weights of each list's per-article best score (BM25 scaled by the list's top score).
 
-    Chosen on NewsQA dev by a grid search over weighted rank and score fusion (README, "How the weights
+    Chosen on NewsQA dev by a grid search over weighted rank and score fusion (docs/quality.md, "How the weights
     and the abstention threshold were chosen"); score fusion beat reciprocal-rank fusion by about 0.01 MRR.
     """
 
