@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned to the CPU wheel: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,aws,slack,peer]'
+	$(BIN)/pip install -q -e '.[dev,aws,slack,peer,langchain]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from newsdesk.models import Answer, Query
 from newsdesk.service import Service
 from newsdesk.settings import Settings
 from tests.bedrock_fake import MODEL_ID, Call, FakeBedrock, Reply, aws_test_env, running
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.server
 
@@ -158,8 +162,7 @@ def test_a_request_for_bedrock_is_400_when_the_deployment_does_not_allow_it(
     assert set(build_generators(Settings(answerer="bedrock", bedrock_model_id=MODEL_ID))) == {"bedrock"}
 
 
-def test_the_langchain_retriever_returns_documents_with_citation_metadata(loaded_fake_service: Service,
-                                                                          fake: FakeBedrock) -> None:
+def test_the_langchain_retriever_returns_documents_with_citation_metadata(loaded_fake_service: Service) -> None:
     retriever = NewsdeskRetriever.over_service(loaded_fake_service, k=3)
     documents = retriever.invoke(QUESTION)
     assert documents and {"article_id", "url", "title", "outlet", "published_at", "start", "end", "score"} <= set(
@@ -168,10 +171,47 @@ def test_the_langchain_retriever_returns_documents_with_citation_metadata(loaded
         article = loaded_fake_service.store.articles([doc.metadata["article_id"]])[doc.metadata["article_id"]][0]
         assert article.text[doc.metadata["start"]:doc.metadata["end"]] == doc.page_content
 
+
+def test_a_langchain_user_builds_a_chain_on_the_retriever(loaded_fake_service: Service) -> None:
+    """LCEL as a LangChain user writes it: retriever -> their own prompt -> a chat model -> a string."""
+    from langchain_core.documents import Document
+    from langchain_core.messages import AIMessage
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompt_values import ChatPromptValue
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.runnables import RunnablePassthrough
+
+    def numbered(documents: list[Document]) -> str:
+        return "\n".join(f"[{d.metadata['label']}] {d.page_content} ({d.metadata['outlet']})" for d in documents)
+
+    prompt = ChatPromptTemplate.from_messages([("system", "Answer from the sources only."),
+                                               ("human", "Sources:\n{context}\n\nQuestion: {question}")])
+    shown: list[str] = []
+
+    def model(prompt_value: ChatPromptValue) -> AIMessage:  # a stand-in chat model that records its prompt
+        shown.append(prompt_value.to_string())
+        return AIMessage(content="9,500 homes [S1].")
+
+    retriever = NewsdeskRetriever.over_service(loaded_fake_service, k=2)
+    chain = {"context": retriever | numbered, "question": RunnablePassthrough()} | prompt | model | StrOutputParser()
+    assert chain.invoke(QUESTION) == "9,500 homes [S1]."
+    [rendered] = shown
+    assert "Answer from the sources only." in rendered and f"Question: {QUESTION}" in rendered
+    assert "[S1] " in rendered and "9,500 homes" in rendered and "(Harbor Gazette)" in rendered
+
+
+def test_the_answer_chain_runs_on_langchains_bedrock_model(loaded_fake_service: Service, fake: FakeBedrock) -> None:
+    """build_answer_chain with ChatBedrockConverse: the Newsdesk prompt and sources, Converse on the wire."""
+    langchain_aws = pytest.importorskip("langchain_aws")
+    retriever = NewsdeskRetriever.over_service(loaded_fake_service, k=3)
     fake.reply(lambda call: Reply(text=f"Power was cut [{call.label_of('9,500 homes')}]."))
-    llm = BedrockGenerator(MODEL_ID, "us-east-1", fake.url, 0.5, 1).llm
+    llm = langchain_aws.ChatBedrockConverse(model=MODEL_ID, region_name="us-east-1", base_url=fake.url,
+                                            temperature=0.0, max_tokens=200, disable_streaming=True)
     result = build_answer_chain(retriever, llm).invoke(QUESTION)
-    assert result["documents"] == documents and result["message"].text.startswith("Power was cut [S")
+    assert result["documents"] == retriever.invoke(QUESTION)
+    assert result["message"].text.startswith("Power was cut [S")
+    (call,) = fake.calls
+    assert "<<<SOURCES" in call.user_text and "quoted data" in call.system_text
 
 
 def test_eval_with_bedrock_reports_citations_removed(tmp_path: Path, fake: FakeBedrock,
@@ -225,3 +265,14 @@ def test_the_cli_shows_removed_sentences_and_fallbacks(tmp_path: Path, fake: Fak
     fake.reply(Reply(status=403, error_type="AccessDeniedException"))
     shown = runner.invoke(cli, ["ask", "--answerer", "bedrock", QUESTION])
     assert shown.exit_code == 0 and "(extractive answer: the bedrock answerer failed: access_denied)" in shown.output
+
+
+def test_the_product_path_imports_no_langchain() -> None:
+    """Building the Bedrock answerer loads boto3 only: LangChain stays off the cold start."""
+    code = ("import sys\nfrom newsdesk.adapters.bedrock import BedrockGenerator\n"
+            f"BedrockGenerator({MODEL_ID!r}, 'us-east-1')\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('langchain')}))")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
