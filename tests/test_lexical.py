@@ -18,7 +18,7 @@ ARTICLES = [
 
 
 def index() -> LexicalIndex:
-    return LexicalIndex((article, f"v-{article.id}") for article in ARTICLES)
+    return LexicalIndex.build((article, f"v-{article.id}") for article in ARTICLES)
 
 
 def test_the_article_with_the_rare_words_ranks_first_and_carries_its_version() -> None:

@@ -31,7 +31,7 @@ def test_a_new_process_loads_the_saved_index_and_answers_the_same(tmp_path: Path
     assert (tmp_path / CACHE_FILE).exists()
     expected = writer.ask(Query(QUESTION))
 
-    caplog.set_level(logging.INFO, logger="newsdesk.service")
+    caplog.set_level(logging.INFO, logger="newsdesk.index.derived")
     caplog.clear()
     reader = service_on(tmp_path)
     answer = reader.ask(Query(QUESTION))
@@ -47,7 +47,7 @@ def test_a_saved_index_for_another_revision_is_not_used(tmp_path: Path, caplog: 
     assert LexicalIndex.load(tmp_path, "another-revision") is None
 
     writer.delete("regional-wire-ferry-2024-03-08")  # a write saves a new index for the new revision
-    caplog.set_level(logging.INFO, logger="newsdesk.service")
+    caplog.set_level(logging.INFO, logger="newsdesk.index.derived")
     caplog.clear()
     reader = service_on(tmp_path)
     reader.ask(Query(QUESTION))
@@ -57,7 +57,7 @@ def test_a_saved_index_for_another_revision_is_not_used(tmp_path: Path, caplog: 
 def test_a_corrupt_saved_index_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     service_on(tmp_path).ingest(load_paths([str(EXAMPLES)]))
     (tmp_path / CACHE_FILE).write_bytes(b"not a pickle")
-    caplog.set_level(logging.INFO, logger="newsdesk.service")
+    caplog.set_level(logging.INFO, logger="newsdesk.index.derived")
     caplog.clear()
     answer = service_on(tmp_path).ask(Query(QUESTION))
     assert "lexical index built articles=6" in caplog.text and answer.citations

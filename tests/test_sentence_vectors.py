@@ -98,8 +98,9 @@ def test_saved_vectors_load_back_memory_mapped(tmp_path: Path) -> None:
     _, store = memory_service()
     articles = list(store.iter_articles())
     SentenceVectors.build(store, articles, "r1").save(tmp_path)
-    SentenceVectors.build(store, articles, "r2").save(tmp_path)  # replaces the first file
-    assert len(list(tmp_path.glob("newsdesk-sentences-*.npy"))) == 1
+    SentenceVectors.build(store, articles, "r2").save(tmp_path)  # replaces the first files
+    assert len(list(tmp_path.glob("newsdesk-sentences-*.vectors.npy"))) == 1
+    assert len(list(tmp_path.glob("newsdesk-sentences-*.spans.npy"))) == 1
     loaded = SentenceVectors.load(tmp_path)
     assert loaded is not None and loaded.revision == "r2"
     article, version = articles[0]

@@ -57,7 +57,7 @@ class DerivedData:
             return lexical, vectors
         rows = list(self.store.iter_articles())
         if lexical is None:
-            lexical = LexicalIndex(rows)
+            lexical = LexicalIndex.build(rows)
             log.info("lexical index built articles=%d ms=%.0f", lexical.size, _ms(started))
             if folder:
                 _save(lambda: lexical.save(folder, revision), folder)

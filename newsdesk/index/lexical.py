@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
-import pickle
 import re
+import shutil
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -18,12 +20,19 @@ import Stemmer
 
 from newsdesk.models import Article, Filters, Hit
 
+log = logging.getLogger(__name__)
+
 WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*")
 STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
     "lrb", "rrb", "cnn", "said", "says", "say", "s", "t", "did", "does", "do", "what", "who", "whom", "when",
     "where", "which", "why", "how", "many", "much",
 }
-CACHE_FILE, CACHE_FORMAT = "newsdesk-lexical.pkl", 1
+# The saved index: a JSON pointer (replaced atomically) naming a folder that holds bm25s' own files (.npy and
+# JSON) and our per-article metadata (JSON). Nothing is unpickled; an old pickle is never opened, only deleted.
+CACHE_FILE, CACHE_FORMAT = "newsdesk-lexical.json", 2
+CACHE_FOLDER = re.compile(r"newsdesk-lexical-[0-9a-f]{12}")
+ARTICLES_FILE, IDF_FILE = "newsdesk-articles.json", "newsdesk-idf.npy"
+LEGACY_FILE = "newsdesk-lexical.pkl"
 _stemmer = Stemmer.Stemmer("english")
 _stems: dict[str, str] = {}  # word -> stem: a news vocabulary repeats, and a lookup is twice as fast as stemming
 MAX_STEMS = 500_000
@@ -68,24 +77,31 @@ def clear_caches() -> None:
 class LexicalIndex:
     """BM25 over every current article (title and text), plus IDF weights for sentence scoring."""
 
-    def __init__(self, rows: Iterable[tuple[Article, str]]) -> None:
-        self.hits: list[Hit] = []
-        self.meta: list[tuple[str | None, int | None]] = []
+    def __init__(self, hits: list[Hit], meta: list[tuple[str | None, int | None]], idf: dict[str, float],
+                 bm25: bm25s.BM25) -> None:
+        self.hits, self.meta, self.idf, self.bm25 = hits, meta, idf, bm25
+        self.size = len(hits)
+        self.outlets = sorted({outlet for outlet, _ in meta if outlet})
+        self.default_idf = math.log(1 + (self.size + 0.5) / 0.5)
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[Article, str]]) -> LexicalIndex:
+        hits: list[Hit] = []
+        meta: list[tuple[str | None, int | None]] = []
         corpus: list[list[str]] = []
         df: Counter[str] = Counter()
         for article, version in rows:
             tokens = terms(f"{article.title or ''}\n{article.text}")
-            self.hits.append(Hit(article.id, version, 0, 0.0))
-            self.meta.append((article.outlet, article.published_day))
+            hits.append(Hit(article.id, version, 0, 0.0))
+            meta.append((article.outlet, article.published_day))
             corpus.append(tokens)
             df.update(set(tokens))
-        self.size = len(corpus)
-        self.outlets = sorted({outlet for outlet, _ in self.meta if outlet})
-        self.idf = {t: math.log(1 + (self.size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
-        self.default_idf = math.log(1 + (self.size + 0.5) / 0.5)
-        self.bm25 = bm25s.BM25()
+        size = len(corpus)
+        idf = {t: math.log(1 + (size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        bm25 = bm25s.BM25()
         if corpus:
-            self.bm25.index(corpus, show_progress=False)
+            bm25.index(corpus, show_progress=False)
+        return cls(hits, meta, idf, bm25)
 
     def search(self, question: str, k: int, filters: Filters) -> list[Hit]:
         """Articles by BM25 score, best first; only articles the filters allow."""
@@ -106,21 +122,82 @@ class LexicalIndex:
         return self.idf.get(term, self.default_idf)
 
     def save(self, folder: Path, revision: str) -> None:
-        """Keep the index beside the store, so a new process (or a snapshot's reader) skips the build."""
-        tmp = folder / f"{CACHE_FILE}.{os.getpid()}.tmp"
-        with tmp.open("wb") as f:
-            pickle.dump({"format": CACHE_FORMAT, "revision": revision, "index": self}, f)
-        tmp.replace(folder / CACHE_FILE)  # atomic: readers see the old file or the new one
+        """Keep the index beside the store, so a new process (or a snapshot's reader) skips the build.
+
+        A new folder of files first, then the pointer to it (atomic: readers see the old index or the
+        new one), then older folders and any old pickle go.
+        """
+        name = f"newsdesk-lexical-{uuid.uuid4().hex[:12]}"
+        (folder / name).mkdir()
+        if self.size:
+            self.bm25.save(folder / name, show_progress=False)  # .npy (allow_pickle=False) and JSON
+            # IDF weights in the order of bm25s' vocabulary (same terms), so the file holds no second vocabulary.
+            weights = np.zeros(len(self.bm25.vocab_dict), np.float64)
+            for term, column in self.bm25.vocab_dict.items():
+                weights[column] = self.idf[term] if term else 0.0  # "" is bm25s' own empty token
+            np.save(folder / name / IDF_FILE, weights, allow_pickle=False)
+        articles = [[h.article_id, h.version, outlet, day] for h, (outlet, day) in zip(self.hits, self.meta, strict=True)]
+        _write_json(folder / name / ARTICLES_FILE, articles)
+        _write_json(folder / CACHE_FILE, {"format": CACHE_FORMAT, "revision": revision, "folder": name})
+        for old in folder.glob("newsdesk-lexical-*"):
+            if old.name != name and CACHE_FOLDER.fullmatch(old.name):  # a reader that mapped them keeps its pages
+                shutil.rmtree(old, ignore_errors=True)
+        (folder / LEGACY_FILE).unlink(missing_ok=True)
 
     @staticmethod
     def load(folder: Path, revision: str) -> LexicalIndex | None:
-        """The saved index if it was built for this revision of the store (our own file, never user input)."""
+        """The saved index if it was built for this revision of the store; None when absent, stale or unreadable."""
         try:
-            with (folder / CACHE_FILE).open("rb") as f:
-                saved = pickle.load(f)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            saved = json.loads((folder / CACHE_FILE).read_bytes())
+            if not isinstance(saved, dict) or saved.get("format") != CACHE_FORMAT or saved.get("revision") != revision:
+                return None
+            return _read(folder, saved["folder"])
+        except FileNotFoundError:
             return None
-        if saved.get("format") != CACHE_FORMAT or saved.get("revision") != revision:
+        except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file is rebuilt, never trusted
+            log.warning("lexical index not loaded folder=%s error=%s", folder, exc)
             return None
-        index = saved.get("index")
-        return index if isinstance(index, LexicalIndex) else None
+
+
+def _read(folder: Path, name: object) -> LexicalIndex:
+    if not isinstance(name, str) or not CACHE_FOLDER.fullmatch(name):
+        raise ValueError(f"unexpected lexical index folder {name!r}")
+    articles = json.loads((folder / name / ARTICLES_FILE).read_bytes())
+    hits = [Hit(str(article_id), str(version), 0, 0.0) for article_id, version, _, _ in articles]
+    meta = [(None if outlet is None else str(outlet), None if day is None else int(day)) for _, _, outlet, day in articles]
+    if not hits:
+        return LexicalIndex(hits, meta, {}, bm25s.BM25())
+    # bm25s' own loader: its .npy files with allow_pickle=False, memory-mapped (paged in as used), and JSON.
+    bm25 = bm25s.BM25.load(folder / name, mmap=True, allow_pickle=False, load_corpus=False, show_progress=False)
+    weights = np.load(folder / name / IDF_FILE, allow_pickle=False)
+    return LexicalIndex(hits, meta, _check(bm25, weights, len(hits)), bm25)
+
+
+def _check(bm25: bm25s.BM25, weights: np.ndarray, documents: int) -> dict[str, float]:
+    """Check the loaded arrays have the shapes our build gives (a foreign or truncated index fails here, not
+    mid-question) and return the IDF weights by term."""
+    expected = bm25s.BM25()
+    for name in ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype", "backend"):
+        if getattr(bm25, name) != getattr(expected, name):
+            raise ValueError(f"bm25s parameter {name}={getattr(bm25, name)!r} is not what Newsdesk builds")
+    data, indices, indptr = (np.asarray(bm25.scores[k]) for k in ("data", "indices", "indptr"))
+    vocab: dict[str, int] = bm25.vocab_dict
+    columns = np.fromiter(vocab.values(), np.int64, len(vocab))
+    terms_only = columns[columns != vocab[""]] if "" in vocab else columns  # "" is bm25s' own, never queried
+    if (bm25.scores["num_docs"] != documents or weights.dtype != np.float64 or weights.shape != (len(vocab),)
+            or any(a.ndim != 1 for a in (data, indices, indptr)) or len(data) != len(indices)
+            or (len(terms_only) and (terms_only.min() < 0 or terms_only.max() + 2 > len(indptr)))
+            or int(indptr[-1]) != len(data) or (len(indices) and int(indices.max()) >= documents)):
+        raise ValueError("bm25s files do not match the articles")
+    # Plain arrays over the mapped pages: slicing np.memmap objects costs microseconds each.
+    bm25.scores = {**bm25.scores, "data": data, "indices": indices, "indptr": indptr}
+    idf = dict(zip(vocab, weights[columns].tolist(), strict=True))
+    idf.pop("", None)
+    return idf
+
+
+def _write_json(path: Path, value: object) -> None:
+    """Write to a temporary file, then rename over `path`: readers see the old file or the new one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    tmp.replace(path)
