@@ -1,8 +1,11 @@
-"""BM25 over whole articles: ranking, filters, limits and the IDF weights evidence scoring uses."""
+"""BM25 over whole articles: ranking, filters, limits, the IDF weights evidence scoring uses, and saving it."""
 
 from __future__ import annotations
 
-from newsdesk.index.lexical import LexicalIndex, terms
+import json
+from pathlib import Path
+
+from newsdesk.index.lexical import CACHE_FILE, LexicalIndex, terms
 from newsdesk.models import Article, Filters
 
 ARTICLES = [
@@ -53,3 +56,51 @@ def test_rarer_words_weigh_more_and_unknown_words_weigh_most() -> None:
     assert lexical.weight(ferry) > lexical.weight(storm)  # in one article against three
     assert lexical.weight(unknown) > lexical.weight(ferry)
     assert lexical.outlets == ["Harbor Gazette", "Port Alder Radio", "Regional Wire", "Valley Courier"]
+
+
+QUESTIONS = ["When did the ferry service resume?", "storm power homes", "How much did the library renovation cost?",
+             "crews night lines", "quantum chromodynamics", "children's wing"]
+FILTERS = [Filters(), Filters(outlet="valley courier"), Filters(published_after=20240306),
+           Filters(published_before=20240307)]
+
+
+def test_a_saved_index_scores_exactly_as_the_built_one(tmp_path: Path) -> None:
+    built = index()
+    built.save(tmp_path, "r1")
+    loaded = LexicalIndex.load(tmp_path, "r1")
+    assert loaded is not None and loaded is not built
+    for question in QUESTIONS:
+        for filters in FILTERS:
+            assert loaded.search(question, 10, filters) == built.search(question, 10, filters), (question, filters)
+    assert loaded.idf == built.idf and loaded.default_idf == built.default_idf
+    assert (loaded.size, loaded.outlets, loaded.meta, loaded.hits) == (built.size, built.outlets, built.meta, built.hits)
+    assert LexicalIndex.load(tmp_path, "r2") is None  # built for another revision of the store
+
+
+def test_an_empty_index_round_trips(tmp_path: Path) -> None:
+    LexicalIndex.build([]).save(tmp_path, "r0")
+    loaded = LexicalIndex.load(tmp_path, "r0")
+    assert loaded is not None and loaded.size == 0 and loaded.search("storm", 5, Filters()) == []
+
+
+def test_a_save_replaces_the_previous_files_and_the_old_pickle(tmp_path: Path) -> None:
+    (tmp_path / "newsdesk-lexical.pkl").write_bytes(b"left by an older Newsdesk")
+    index().save(tmp_path, "r1")
+    index().save(tmp_path, "r2")
+    assert not (tmp_path / "newsdesk-lexical.pkl").exists()
+    assert len(list(tmp_path.glob("newsdesk-lexical-*"))) == 1
+    loaded = LexicalIndex.load(tmp_path, "r2")
+    assert loaded is not None and loaded.search("ferry", 1, Filters())[0].article_id == "ferry"
+
+
+def test_files_that_do_not_fit_the_articles_are_not_used(tmp_path: Path) -> None:
+    index().save(tmp_path, "r1")
+    (folder,) = tmp_path.glob("newsdesk-lexical-*")
+    params = json.loads((folder / "params.index.json").read_text())
+    (folder / "params.index.json").write_text(json.dumps({**params, "num_docs": 3}))
+    assert LexicalIndex.load(tmp_path, "r1") is None
+    (folder / "params.index.json").write_text(json.dumps({**params, "method": "bm25+"}))
+    assert LexicalIndex.load(tmp_path, "r1") is None
+    pointer = json.loads((tmp_path / CACHE_FILE).read_text())
+    (tmp_path / CACHE_FILE).write_text(json.dumps({**pointer, "folder": "../elsewhere"}))
+    assert LexicalIndex.load(tmp_path, "r1") is None

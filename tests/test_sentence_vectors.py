@@ -144,3 +144,21 @@ def test_an_article_changed_after_the_file_was_loaded_is_read_from_the_store(tmp
     quoted = [c for c in answer.citations if c.article_id == storm.id]
     assert quoted and all(c.sentence in writer.store.articles([storm.id])[storm.id][0].text for c in quoted)
     assert any("4,000 homes" in c.sentence for c in quoted)
+
+
+def test_a_save_deletes_the_older_pickle_format_and_files_that_do_not_fit_are_not_used(tmp_path: Path) -> None:
+    _, store = memory_service()
+    articles = list(store.iter_articles())
+    (tmp_path / "newsdesk-sentences.pkl").write_bytes(b"left by an older Newsdesk")
+    (tmp_path / "newsdesk-sentences-0123456789ab.npy").write_bytes(b"its vectors")
+    SentenceVectors.build(store, articles, "r1").save(tmp_path)
+    assert not (tmp_path / "newsdesk-sentences.pkl").exists()
+    assert not (tmp_path / "newsdesk-sentences-0123456789ab.npy").exists()
+    assert SentenceVectors.load(tmp_path) is not None
+
+    (spans,) = tmp_path.glob("newsdesk-sentences-*.spans.npy")
+    np.save(spans, np.zeros((2, 3), np.int64))  # fewer spans than vectors
+    assert SentenceVectors.load(tmp_path) is None
+    (vectors,) = tmp_path.glob("newsdesk-sentences-*.vectors.npy")
+    np.save(vectors, np.zeros((2, 4), np.float64))  # as many rows, but not float32
+    assert SentenceVectors.load(tmp_path) is None
