@@ -55,6 +55,14 @@ class PublishConflict(StoreUnavailable):
     code = "publish_conflict"
 
 
+class SnapshotRefused(StoreUnavailable):
+    """An index version fails its checks (a file differs from its manifest checksum, or there are none): not loaded."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key  # the object (or manifest) that failed
+
+
 class GeneratorError(NewsdeskError):
     """The answer generator failed; callers fall back to the extractive answer."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from newsdesk.ingest.load import load_paths
 from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
 from newsdesk.app import build_service
 from newsdesk.cli import cli
-from newsdesk.errors import PublishConflict, StoreUnavailable
+from newsdesk.errors import PublishConflict, SnapshotRefused, StoreUnavailable
 from newsdesk.index.snapshots import MANIFEST_KEY, prune, publish, read_latest, read_manifest
 from newsdesk.models import Article, Query
 from newsdesk.settings import Settings
@@ -62,9 +64,15 @@ def test_publish_then_query_from_the_snapshot(tmp_path: Path, moto_url: str, buc
     blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
     manifest = read_manifest(blobs)
     assert manifest is not None and manifest.version == published["version"]
-    assert manifest.key == f"index/versions/{manifest.version}/" and "chroma.sqlite3" in manifest.files
-    for name in manifest.files:  # every file of the index is an object of its own, byte for byte
-        assert blobs.get_bytes(manifest.key + name) == (tmp_path / "local" / name).read_bytes()
+    assert manifest.key == f"index/versions/{manifest.version}/" and "chroma.sqlite3" in manifest.names
+    local_files = sorted(p.relative_to(tmp_path / "local").as_posix() for p in (tmp_path / "local").rglob("*")
+                         if p.is_file())
+    assert sorted(manifest.names) == local_files
+    for file in manifest.files:  # every file of the index is an object of its own, byte for byte, checksummed
+        data = (tmp_path / "local" / file.path).read_bytes()
+        assert blobs.get_bytes(manifest.key + file.path) == data
+        assert (file.sha256, file.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert manifest.size_bytes == sum(f.size for f in manifest.files)
 
     service = build_service(settings_for(tmp_path, moto_url, bucket))
     answer = service.ask(Query(QUESTION))
@@ -173,3 +181,79 @@ def test_an_unreachable_s3_is_a_clear_error_for_every_call(tmp_path: Path) -> No
                  lambda: blobs.list_keys("index/")):
         with pytest.raises(StoreUnavailable, match="cannot reach s3://nowhere .*NEWSDESK_S3_ENDPOINT_URL"):
             call()
+
+
+def tamper(blobs: S3Blobs, key: str) -> None:
+    """Someone with write access to the bucket changes one object of a published version."""
+    blobs.put_bytes(key, b'{"format": 2, "changed": "after publish"}', "application/octet-stream")
+
+
+def test_a_version_changed_after_publish_is_refused_and_the_reader_keeps_its_own(
+        tmp_path: Path, moto_url: str, bucket: str, caplog: pytest.LogCaptureFixture) -> None:
+    storm = EXAMPLES / "harbor-gazette-storm-outage.txt"
+    local_index(tmp_path / "local", [str(storm)])
+    first = publish_cli(tmp_path / "local", moto_url, bucket)["version"]
+    service = build_service(settings_for(tmp_path, moto_url, bucket))
+    store: Any = service.store
+
+    local_index(tmp_path / "local", [str(EXAMPLES)])
+    second = publish_cli(tmp_path / "local", moto_url, bucket)["version"]
+    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
+    key = f"index/versions/{second}/newsdesk-sentences.json"
+    tamper(blobs, key)
+
+    caplog.set_level(logging.INFO, logger="newsdesk.index")
+    assert not store.refresh(force=True)
+    assert store.manifest.version == first and service.stats().articles == 1
+    assert any(r.levelno == logging.ERROR and key in r.getMessage() for r in caplog.records)
+    assert not (tmp_path / "snapshots" / second).exists()  # nothing of it is kept on disk
+    answer = service.ask(Query(QUESTION))
+    assert any("homes" in c.sentence for c in answer.citations)
+
+    caplog.clear()  # the refused version is not downloaded again at every check
+    assert not store.refresh(force=True) and "snapshot object" not in caplog.text
+
+    with pytest.raises(StoreUnavailable, match=f"{key} does not match the SHA-256.*newsdesk publish"):
+        build_service(settings_for(tmp_path / "fresh", moto_url, bucket))  # a new container has nothing to keep
+    assert not (tmp_path / "fresh" / "snapshots" / second).exists()
+
+    third = publish_cli(tmp_path / "local", moto_url, bucket)["version"]  # publishing again repairs it
+    assert store.refresh(force=True) and store.manifest.version == third and service.stats().articles == 6
+
+
+def test_the_writer_refuses_a_version_changed_after_publish(tmp_path: Path, moto_url: str, bucket: str) -> None:
+    from newsdesk.app import open_chroma
+    from newsdesk.index.s3_events import ObjectChange
+    from newsdesk.index.snapshot_writer import SnapshotWriter
+
+    local_index(tmp_path / "local", [str(EXAMPLES)])
+    published = publish_cli(tmp_path / "local", moto_url, bucket)["version"]
+    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
+    tamper(blobs, f"index/versions/{published}/chroma.sqlite3")
+    settings = settings_for(tmp_path, moto_url, bucket)
+
+    def open_service(path: Path) -> Any:
+        store, close = open_chroma(path)
+        return build_service(settings, store=store), close
+
+    writer = SnapshotWriter(blobs, tmp_path / "writer", open_service)
+    article = b"Ferry crews returned on Monday. The harbor reopened."
+    with pytest.raises(SnapshotRefused, match="chroma.sqlite3 does not match"):
+        writer.handle([ObjectChange("articles", "articles/new.txt", "ObjectCreated:Put")], lambda b, k: article)
+    latest = read_manifest(blobs)
+    assert latest is not None and latest.version == published  # nothing was published over it
+
+
+def test_a_manifest_without_checksums_is_refused_until_publish_writes_one(
+        tmp_path: Path, moto_url: str, bucket: str) -> None:
+    local_index(tmp_path / "local", [str(EXAMPLES)])
+    blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
+    published = publish(blobs, tmp_path / "local", after=read_latest(blobs))
+    old = {**json.loads(published.to_json()), "files": list(published.names)}  # as an older Newsdesk wrote it
+    blobs.put_bytes(MANIFEST_KEY, json.dumps(old).encode(), "application/json")
+    with pytest.raises(StoreUnavailable, match="no SHA-256 checksums.*older Newsdesk.*newsdesk publish"):
+        build_service(settings_for(tmp_path, moto_url, bucket))
+
+    publish_cli(tmp_path / "local", moto_url, bucket)  # the remedy the message names works over it
+    answer = build_service(settings_for(tmp_path, moto_url, bucket)).ask(Query(QUESTION))
+    assert any("homes" in c.sentence for c in answer.citations)

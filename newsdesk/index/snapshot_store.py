@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from newsdesk.errors import StoreUnavailable
+from newsdesk.errors import SnapshotRefused, StoreUnavailable
 from newsdesk.index.snapshots import MANIFEST_KEY, Blobs, Manifest, fetch, read_manifest
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 from newsdesk.ports import VectorStore
@@ -28,6 +28,7 @@ class SnapshotStore:
         self.blobs, self.root, self.opener, self.check_seconds, self.clock = blobs, root, opener, check_seconds, clock
         self._lock = threading.Lock()
         self._loaded: list[tuple[Manifest, Path, VectorStore, Callable[[], None]]] = []
+        self._refused: str | None = None  # a version that failed its checks: not downloaded again
         manifest = read_manifest(blobs)
         if manifest is None:
             raise StoreUnavailable(
@@ -57,9 +58,19 @@ class SnapshotStore:
             except Exception as exc:  # a failed check keeps serving the version we have
                 log.warning("manifest check failed error=%s", exc)
                 return False
-            if latest is None or latest.version == self.manifest.version:
+            if latest is None or latest.version in (self.manifest.version, self._refused):
                 return False
-            self._swap_to(latest)
+            try:
+                self._swap_to(latest)
+            except SnapshotRefused as exc:  # tampered or unchecked: keep answering from the version we trust
+                self._refused = latest.version
+                log.error("snapshot version refused version=%s key=%s kept=%s error=%s",
+                          latest.version, exc.key, self.manifest.version, exc)
+                return False
+            except StoreUnavailable as exc:  # e.g. a failed download: keep serving, try again at the next check
+                log.warning("snapshot version not loaded version=%s kept=%s error=%s",
+                            latest.version, self.manifest.version, exc)
+                return False
             return True
 
     def _swap_to(self, manifest: Manifest) -> None:

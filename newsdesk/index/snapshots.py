@@ -1,20 +1,22 @@
-"""Index snapshots in a blob store: immutable versions plus a small manifest that is written last."""
+"""Index snapshots in a blob store: immutable versions plus a small manifest, written last, listing each file's SHA-256."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from newsdesk.errors import StoreUnavailable
+from newsdesk.errors import SnapshotRefused, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,9 @@ VERSIONS_PREFIX = "index/versions/"
 TRANSFER_THREADS = 8
 KEEP_VERSIONS = 3  # newest versions never pruned
 PRUNE_AFTER_SECONDS = 3600  # nor any version younger than this: a new container may be downloading it
+SHA256 = re.compile(r"[0-9a-f]{64}")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Blobs(Protocol):
@@ -51,24 +56,46 @@ class Blobs(Protocol):
 
 
 @dataclass(frozen=True)
+class SnapshotFile:
+    """One file of a version: its path inside the version folder, SHA-256 (hex) and size in bytes."""
+
+    path: str
+    sha256: str  # "" when read from a manifest written before checksums: such a version is refused
+    size: int
+
+    @classmethod
+    def from_json(cls, entry: str | Mapping[str, Any]) -> SnapshotFile:
+        if isinstance(entry, str):  # a path alone: written by an older Newsdesk
+            return cls(entry, "", -1)
+        digest, size = str(entry["sha256"]), int(entry["size"])
+        if not SHA256.fullmatch(digest) or size < 0:
+            raise ValueError(f"bad checksum or size for {entry.get('path')!r}")
+        return cls(str(entry["path"]), digest, size)
+
+
+@dataclass(frozen=True)
 class Manifest:
-    """The latest version: `key` is its folder of files, `files` the paths inside it."""
+    """The latest version: `key` is its folder of files, `files` what is inside it with their checksums."""
 
     version: str
     key: str
     created_at: str
     parent: str | None = None
     size_bytes: int = 0
-    files: tuple[str, ...] = ()  # paths inside the version folder
+    files: tuple[SnapshotFile, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files)
 
     def to_json(self) -> bytes:
-        return json.dumps({**asdict(self), "files": list(self.files)}, indent=2).encode("utf-8")
+        return json.dumps({**asdict(self), "files": [asdict(f) for f in self.files]}, indent=2).encode("utf-8")
 
     @classmethod
     def from_json(cls, raw: bytes) -> Manifest:
         data = json.loads(raw)
         return cls(str(data["version"]), str(data["key"]), str(data["created_at"]), data.get("parent"),
-                   int(data.get("size_bytes", 0)), tuple(str(f) for f in data.get("files", ())))
+                   int(data.get("size_bytes", 0)), tuple(SnapshotFile.from_json(f) for f in data.get("files", ())))
 
 
 VERSION_TIME = "%Y%m%dT%H%M%S%fZ"
@@ -117,9 +144,9 @@ def publish(blobs: Blobs, folder: Path, after: Latest | None = None) -> Manifest
     version = new_version_id()
     prefix = f"{VERSIONS_PREFIX}{version}/"
     started = time.perf_counter()
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    _each(files, lambda name: blobs.upload(folder / name, prefix + name))
-    size = sum((folder / name).stat().st_size for name in files)
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    files = _each(names, lambda name: _upload(blobs, folder / name, prefix + name, name))
+    size = sum(f.size for f in files)
     manifest = Manifest(version, prefix, datetime.now(UTC).isoformat(timespec="seconds"), parent, size, tuple(files))
     blobs.put_bytes(MANIFEST_KEY, manifest.to_json(), "application/json",  # last: the commit point
                     if_tag=after.tag if after is not None else None,
@@ -161,19 +188,34 @@ def _published(version: str) -> float:
     return float("inf")
 
 
+def _upload(blobs: Blobs, path: Path, key: str, name: str) -> SnapshotFile:
+    """Checksum a file and upload it; a file that changes meanwhile (a writer at work) fails the publish."""
+    before = path.stat()
+    described = SnapshotFile(name, sha256_of(path), before.st_size)
+    blobs.upload(path, key)
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or after.st_size != described.size:
+        raise StoreUnavailable(f"{path} changed while it was published: publish again once the index is idle")
+    return described
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, read in chunks (snapshot files are tens of MB)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def fetch(blobs: Blobs, manifest: Manifest, dest: Path) -> Path:
-    """Download a version into `dest`; `dest` appears only when complete."""
+    """Download a version into `dest`, checking every file against the manifest; `dest` appears only when
+    complete and checked (SnapshotRefused when a file differs or the manifest has no checksums)."""
     if dest.is_dir():
         return dest
     started = time.perf_counter()
     staging = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.partial")
     (staging / "index").mkdir(parents=True)
     try:
-        unsafe = [name for name in manifest.files if name.startswith("/") or ".." in Path(name).parts]
-        if unsafe:  # a manifest names files inside its version folder, nothing else
-            raise StoreUnavailable(f"the manifest for version {manifest.version} names paths outside the "
-                                   f"index ({unsafe[0]!r}): run `newsdesk publish` to write a new one")
-        _each(manifest.files, lambda name: _download(blobs, manifest.key + name, staging / "index" / name))
+        _check_manifest(blobs, manifest)
+        _each(manifest.files, lambda file: _download(blobs, manifest, file, staging / "index"))
         try:
             (staging / "index").rename(dest)
         except OSError:
@@ -187,13 +229,32 @@ def fetch(blobs: Blobs, manifest: Manifest, dest: Path) -> Path:
     return dest
 
 
-def _download(blobs: Blobs, key: str, path: Path) -> None:
+def _check_manifest(blobs: Blobs, manifest: Manifest) -> None:
+    unsafe = [f.path for f in manifest.files if f.path.startswith("/") or ".." in Path(f.path).parts]
+    if unsafe:  # a manifest names files inside its version folder, nothing else
+        raise SnapshotRefused(f"the manifest for version {manifest.version} names paths outside the index "
+                              f"({unsafe[0]!r}): run `newsdesk publish` to write a new one", MANIFEST_KEY)
+    if any(not f.sha256 for f in manifest.files) or not manifest.files:
+        raise SnapshotRefused(f"the manifest {blobs.where}/{MANIFEST_KEY} (version {manifest.version}) lists no "
+                              "SHA-256 checksums: it was written by an older Newsdesk. Run `newsdesk publish` to "
+                              "publish the index again with checksums", MANIFEST_KEY)
+
+
+def _download(blobs: Blobs, manifest: Manifest, file: SnapshotFile, root: Path) -> None:
+    path, key = root / file.path, manifest.key + file.path
     path.parent.mkdir(parents=True, exist_ok=True)
     blobs.download(key, path)
+    size = path.stat().st_size
+    digest = sha256_of(path) if size == file.size else ""
+    if digest != file.sha256:
+        log.error("snapshot object does not match its manifest key=%s version=%s bytes=%d expected_bytes=%d",
+                  key, manifest.version, size, file.size)
+        raise SnapshotRefused(f"{blobs.where}/{key} does not match the SHA-256 its manifest lists (it changed after "
+                              f"version {manifest.version} was published): the version is refused. Publish again "
+                              "from a trusted index with `newsdesk publish`", key)
 
 
-def _each(names: Sequence[str], action: Callable[[str], None]) -> None:
-    """Run `action` on every name, several at a time (S3 transfers wait on the network, not the CPU)."""
+def _each(items: Sequence[T], action: Callable[[T], R]) -> list[R]:
+    """Run `action` on every item, several at a time (S3 transfers wait on the network, not the CPU)."""
     with ThreadPoolExecutor(max_workers=TRANSFER_THREADS) as pool:
-        for done in [pool.submit(action, name) for name in names]:
-            done.result()  # the first failure is raised
+        return [done.result() for done in [pool.submit(action, item) for item in items]]  # the first failure raises
