@@ -29,12 +29,7 @@ def ingest_s3(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def slack(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """POST /slack/events (Events API and /ask) through API Gateway: ack at once, answer in a lazy re-invocation."""
-    from newsdesk.api.http import error_response
+    from newsdesk.api.http import handle_slack
     from newsdesk.app import slack_entry_from_env
-    from newsdesk.errors import ConfigError
 
-    try:
-        entry = slack_entry_from_env()
-    except ConfigError as exc:
-        return error_response(exc)
-    return entry.handle(event, context)
+    return handle_slack(event, context, slack_entry_from_env)

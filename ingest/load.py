@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -22,6 +24,7 @@ SUPPORTED = TEXT_TYPES | HTML_TYPES | JSONL_TYPES
 MAX_ARTICLE_CHARS = 2_000_000
 
 Loaded = Article | ArticleError
+log = logging.getLogger(__name__)
 
 
 def load_paths(paths: Iterable[str]) -> Iterator[Loaded]:
@@ -36,6 +39,9 @@ def load_paths(paths: Iterable[str]) -> Iterator[Loaded]:
             for file in files:
                 if file.suffix.lower() in SUPPORTED:
                     yield from load_file(file)
+                else:  # not a failed article (a folder may hold images, notes...), but never skipped silently
+                    log.warning("skipped %s: unsupported file type %s (supported: %s)", file, file.suffix or "(none)",
+                                ", ".join(sorted(SUPPORTED)))
         elif path.exists():
             yield from load_file(path)
         else:
@@ -159,6 +165,12 @@ def _checked(record: dict[str, object], source: str, line: int | None) -> Loaded
         if value is not None and not isinstance(value, str | int):
             return ArticleError(f"'{name}' must be a string", source, line)
         fields[name] = str(value).strip() if value is not None and str(value).strip() else None
+    for name, value in (("text", text), *fields.items()):
+        if value is not None and (at := _surrogate_at(value)) is not None:
+            return ArticleError(f"'{name}' holds an unpaired surrogate (\\u{ord(value[at]):04x}) at character {at}: "
+                                "the text is not valid Unicode; fix how it was encoded", source, line)
+    if fields["url"] is not None and not is_web_url(fields["url"]):
+        fields["url"] = None  # javascript:, data: and the like are never shown as links; the article still counts
     published = fields["published_at"]
     if published is not None and not _is_iso_date(published):
         return ArticleError(f"'published_at' must be an ISO date like 2024-03-05, got {published!r}", source, line)
@@ -177,6 +189,24 @@ def derive_id(url: str | None, text: str) -> str:
     if url:
         return "url-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
     return "sha-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def is_web_url(url: str) -> bool:
+    """Only absolute http(s) URLs are kept as an article's link."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(parts.netloc)
+
+
+def _surrogate_at(text: str) -> int | None:
+    """The position of the first unpaired UTF-16 surrogate (from a bad \\ud800 escape), which no encoder accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
 
 
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

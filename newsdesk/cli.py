@@ -178,7 +178,8 @@ def serve(host: str, port: int) -> None:
     from newsdesk.app import service_from_env
 
     click.echo(f"serving http://{host}:{port}/chat (Ctrl-C to stop)", err=True)
-    serve_forever(host, port, lambda event, context: handle_chat(event, service_from_env))
+    serve_forever(host, port, lambda event, context: handle_chat(event, service_from_env),
+                  Settings.from_env().serve_read_timeout_seconds)
 
 
 @cli.command(name="eval")

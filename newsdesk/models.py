@@ -29,7 +29,8 @@ class Article:
             [self.id, self.text, self.title, self.url, self.outlet, self.published_at, salt],
             ensure_ascii=False,
         )
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        # surrogatepass: a lone surrogate (rejected at load) must not crash a whole ingest run here
+        return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
     @property
     def published_day(self) -> int | None:

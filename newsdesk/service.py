@@ -194,6 +194,15 @@ class Service:
         question = " ".join(query.question.split())
         if not question:
             raise BadRequest("the question is empty: send a question about the news")
+        for text in (question, *query.context):  # a lone surrogate (bad \ud800 escape) breaks the tokenizer
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise BadRequest(f"the question contains an unpaired surrogate at character {exc.start}: "
+                                 "send valid Unicode text") from None
+        if not any(ch.isalnum() for ch in question):  # ".", "\u200b", "...": nothing to search for
+            raise BadRequest("the question has no words: ask about the news in words, for example "
+                             "'How many homes lost power in the storm?'")
         if len(question) > self.config.max_question_chars:
             raise BadRequest(f"the question is longer than {self.config.max_question_chars} characters: shorten it")
         if not 1 <= query.k <= self.config.max_k:

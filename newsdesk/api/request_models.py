@@ -1,65 +1,249 @@
-"""Parse a question request (HTTP body, CLI options, Slack text) into a `Query`, or say what is wrong."""
+"""The /chat request and response as pydantic models; a request (HTTP body, CLI options) becomes a `Query` or a 400."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from newsdesk import models
 from newsdesk.errors import BadRequest
-from newsdesk.models import Filters, Query
 from newsdesk.settings import DEFAULTS
 
-FILTER_KEYS = {"outlet", "published_after", "published_before"}
-REQUEST_KEYS = {"question", "k", "filters", "answerer"}
+MAX_OUTLET_CHARS = 200
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A deployment's bounds on a request (from its settings), passed to validation as context."""
+
+    default_k: int = DEFAULTS.citations
+    max_k: int = DEFAULTS.max_k
+    max_chars: int = DEFAULTS.max_question_chars
+
+
+class Filters(BaseModel):
+    """Restrict which articles may answer; every filter is optional and they combine with AND."""
+
+    model_config = STRICT
+
+    outlet: str | None = Field(None, min_length=1, max_length=MAX_OUTLET_CHARS, examples=["Harbor Gazette"],
+                               description="Only articles from this outlet (case-insensitive, surrounding spaces ignored).")
+    published_after: date | None = Field(None, description="Only articles published on or after this day (YYYY-MM-DD).")
+    published_before: date | None = Field(None, description="Only articles published on or before this day (YYYY-MM-DD).")
+
+    @field_validator("outlet")
+    @classmethod
+    def _outlet(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
+            raise ValueError("filter 'outlet' contains a control character: send the outlet's name as plain text")
+        if not value.strip():
+            raise ValueError(f"filter 'outlet' must be a non-empty string of at most {MAX_OUTLET_CHARS} characters")
+        return value.strip()
+
+    @field_validator("published_after", "published_before", mode="before")
+    @classmethod
+    def _day(cls, value: object, info: ValidationInfo) -> object:
+        """JSON has no date type: a day is a string like 2024-03-05 (a number or a datetime is refused)."""
+        return value if value is None or isinstance(value, date) else _to_day(value, str(info.field_name))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Filters:
+        if self.published_after and self.published_before and self.published_after > self.published_before:
+            raise ValueError("filter 'published_after' is later than 'published_before': swap them")
+        return self
+
+
+class ChatRequest(BaseModel):
+    """POST /chat: a question about the news, and optionally how many sentences to cite and which articles to use."""
+
+    model_config = STRICT
+
+    question: str = Field(min_length=1, examples=["How many homes lost power in the storm?"],
+                          description=f"The question, in words (at most NEWSDESK_MAX_QUESTION_CHARS characters, "
+                                      f"default {DEFAULTS.max_question_chars}).")
+    k: int = Field(DEFAULTS.citations, ge=1, description=f"How many sentences to cite, 1 to NEWSDESK_MAX_K "
+                                                         f"(default {DEFAULTS.max_k}); default NEWSDESK_CITATIONS.")
+    filters: Filters | None = Field(None, description="Only answer from articles that match these filters.")
+    answerer: Literal["extractive", "bedrock"] | None = Field(
+        None, description="Who writes the answer; only where the deployment allows the choice.")
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str, info: ValidationInfo) -> str:
+        limits = _limits(info)
+        if not value.strip():
+            raise ValueError("'question' is required and must be a non-empty string")
+        if len(value) > limits.max_chars:
+            raise ValueError(f"'question' is longer than {limits.max_chars} characters: shorten it")
+        return value
+
+    @field_validator("k")
+    @classmethod
+    def _k(cls, value: int, info: ValidationInfo) -> int:
+        if value > _limits(info).max_k:
+            raise ValueError
+        return value
+
+
+class Citation(BaseModel):
+    """One quoted sentence: `sentence` is exactly characters `start` to `end` of the article's text."""
+
+    n: int = Field(description="The [n] marker in the answer.")
+    article_id: str
+    title: str | None
+    url: str | None = Field(description="The article's http(s) link, if it has one.")
+    outlet: str | None
+    published_at: str | None
+    sentence: str
+    start: int
+    end: int
+    score: float
+
+
+class ChatResponse(BaseModel):
+    """An answer made of verified, cited sentences, or an abstention (`abstained`, no citations)."""
+
+    question: str
+    answer: str = Field(description="The answer text with [n] markers for its citations.")
+    abstained: bool
+    citations: list[Citation]
+    answerer: str
+    timing_ms: dict[str, float]
+    fallback: str | None = Field(None, description="Why the requested answerer fell back to the extractive one.")
+    unsupported: list[str] | None = Field(None, description="Generated sentences removed because no source supports them.")
+    dropped_citations: int | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["bad_request"], description="Stable and machine-readable.")
+    message: str = Field(description="What is wrong and what to do about it.")
+
+
+class Error(BaseModel):
+    """Every 4xx and 5xx reply."""
+
+    error: ErrorDetail
 
 
 def parse_query(body: Any, default_k: int = DEFAULTS.citations, max_k: int = DEFAULTS.max_k,
-                max_chars: int = DEFAULTS.max_question_chars) -> Query:
-    """The `Query` a request body asks for, or BadRequest saying which field to fix."""
+                max_chars: int = DEFAULTS.max_question_chars) -> models.Query:
+    """The `Query` a request body asks for, or BadRequest saying which fields to fix."""
+    limits = Limits(default_k, max_k, max_chars)
     if not isinstance(body, dict):
         raise BadRequest('the body must be a JSON object like {"question": "..."}')
-    unknown = set(body) - REQUEST_KEYS
-    if unknown:
-        raise BadRequest(f"unknown field(s) {sorted(unknown)}: allowed are {sorted(REQUEST_KEYS)}")
-    question = body.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise BadRequest("'question' is required and must be a non-empty string")
-    if len(question) > max_chars:
-        raise BadRequest(f"'question' is longer than {max_chars} characters: shorten it")
-    k = body.get("k", default_k)
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= max_k:
-        raise BadRequest(f"'k' must be an integer from 1 to {max_k}")
-    answerer = body.get("answerer")
-    if answerer is not None and answerer not in {"extractive", "bedrock"}:
-        raise BadRequest("'answerer' must be 'extractive' or 'bedrock'")
-    return Query(question=question, k=k, filters=parse_filters(body.get("filters")), answerer=answerer)
+    try:
+        request = ChatRequest.model_validate(body, context=limits)
+    except ValidationError as exc:
+        raise BadRequest(describe(exc, limits)) from None
+    return models.Query(
+        question=request.question,
+        k=request.k if "k" in request.model_fields_set else default_k,
+        filters=_filters(request.filters),
+        answerer=request.answerer,
+    )
 
 
-def parse_filters(raw: Any) -> Filters:
+def parse_filters(raw: Any) -> models.Filters:
+    """Filters from a JSON object (or None), or BadRequest naming the filter to fix."""
     if raw is None:
-        return Filters()
+        return models.Filters()
     if not isinstance(raw, dict):
-        raise BadRequest("'filters' must be an object with outlet, published_after or published_before")
-    unknown = set(raw) - FILTER_KEYS
-    if unknown:
-        raise BadRequest(f"unknown filter(s) {sorted(unknown)}: allowed are {sorted(FILTER_KEYS)}")
-    outlet = raw.get("outlet")
-    if outlet is not None and (not isinstance(outlet, str) or not outlet.strip() or len(outlet) > 200):
-        raise BadRequest("filter 'outlet' must be a non-empty string of at most 200 characters")
-    after = parse_day(raw.get("published_after"), "published_after")
-    before = parse_day(raw.get("published_before"), "published_before")
-    if after is not None and before is not None and after > before:
-        raise BadRequest("filter 'published_after' is later than 'published_before'")
-    return Filters(outlet=outlet.strip() if outlet else None, published_after=after, published_before=before)
+        raise BadRequest(_hint(("filters",), Limits()))
+    try:
+        return _filters(Filters.model_validate(raw))
+    except ValidationError as exc:
+        raise BadRequest(describe(exc, Limits(), under=("filters",))) from None
 
 
 def parse_day(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
+    """A YYYY-MM-DD string as the YYYYMMDD number filters compare, or BadRequest."""
     try:
-        if not isinstance(value, str):
-            raise ValueError
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"filter '{name}' must be a date like 2024-03-05") from None
-    return day.year * 10000 + day.month * 100 + day.day
+        return None if value is None else _day_number(_to_day(value, name))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def describe(exc: ValidationError, limits: Limits, under: tuple[str, ...] = ()) -> str:
+    """pydantic's errors as one message that names each field to fix (unknown fields first: often a typo)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    unknown = [tuple(map(str, (*under, *e["loc"]))) for e in errors if e["type"] == "extra_forbidden"]
+    messages = []
+    for parent, allowed, kind in (((), ChatRequest.model_fields, "field"), (("filters",), Filters.model_fields, "filter")):
+        names = [_shown(loc[-1]) for loc in unknown if loc[:-1] == parent]
+        if names:
+            messages.append(f"unknown {kind}(s) [{', '.join(sorted(names))}]: allowed are {sorted(allowed)}")
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            continue
+        loc = tuple(map(str, (*under, *error["loc"])))
+        reason = error.get("ctx", {}).get("error")
+        if error["type"] == "string_unicode":  # a lone UTF-16 surrogate (JSON escape like \ud800): no encoder takes it
+            message = f"{_name(loc)} contains an unpaired surrogate (a lone \\ud800-\\udfff escape): send valid Unicode text"
+        elif isinstance(reason, ValueError) and str(reason):
+            message = str(reason)
+        else:
+            message = _hint(loc, limits)
+        if message not in messages:
+            messages.append(message)
+    return "; ".join(messages[:5])
+
+
+def _name(loc: tuple[str, ...]) -> str:
+    if not loc:
+        return "a field name"
+    return f"filter {loc[-1]!r}" if loc[0] == "filters" and len(loc) > 1 else repr(loc[0])
+
+
+def _hint(loc: tuple[str, ...], limits: Limits) -> str:
+    """What a valid value of the field at `loc` looks like."""
+    field = loc[-1] if loc else ""
+    if loc == ("question",):
+        return "'question' is required and must be a non-empty string"
+    if loc == ("k",):
+        return f"'k' must be an integer from 1 to {limits.max_k}"
+    if loc == ("answerer",):
+        return "'answerer' must be 'extractive' or 'bedrock'"
+    if loc == ("filters",):
+        return "'filters' must be an object with outlet, published_after or published_before"
+    if loc == ("filters", "outlet"):
+        return f"filter 'outlet' must be a non-empty string of at most {MAX_OUTLET_CHARS} characters"
+    if field in {"published_after", "published_before"}:
+        return f"filter '{field}' must be a date like 2024-03-05"
+    return 'the body must be a JSON object like {"question": "..."}'
+
+
+def _to_day(value: object, name: str) -> date:
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"filter '{name}' must be a date like 2024-03-05")
+
+
+def _shown(name: str) -> str:
+    """A field name fit to quote back: escaped (repr) and cut short."""
+    return repr(name if len(name) <= 40 else name[:40] + "…")
+
+
+def _limits(info: ValidationInfo) -> Limits:
+    return info.context if isinstance(info.context, Limits) else Limits()
+
+
+def _filters(given: Filters | None) -> models.Filters:
+    if given is None:
+        return models.Filters()
+    return models.Filters(outlet=given.outlet, published_after=_day_number(given.published_after),
+                          published_before=_day_number(given.published_before))
+
+
+def _day_number(day: date | None) -> int | None:
+    return None if day is None else day.year * 10000 + day.month * 100 + day.day

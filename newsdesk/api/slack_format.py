@@ -53,8 +53,9 @@ def citation_text(c: Citation) -> str:
 
 
 def answer_text(answer: Answer) -> str:
-    """Plain fallback `text` for notifications and clients without blocks."""
-    return _cut(answer.text, MAX_FALLBACK_CHARS)
+    """Fallback `text` for notifications and clients without blocks: escaped like the blocks, since Slack renders
+    it too (an article's `<!channel>` must not notify a channel)."""
+    return _cut(escape(answer.text), MAX_FALLBACK_CHARS)
 
 
 def notice_blocks(message: str) -> list[Block]:
