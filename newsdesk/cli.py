@@ -46,8 +46,17 @@ def cli(verbose: bool) -> None:
       cat story.md | newsdesk ingest -
       newsdesk serve --port 8080
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+    logging.basicConfig(level=_log_level() or ("INFO" if verbose else "WARNING"), stream=sys.stderr,
                         format="%(levelname)s %(name)s %(message)s")
+
+
+def _log_level() -> str | None:
+    """NEWSDESK_LOG_LEVEL, when set; a bad environment is reported by the command that reads it."""
+    try:
+        level = Settings.from_env().log_level
+    except ConfigError:
+        return None
+    return level.upper() if level else None
 
 
 @cli.command()

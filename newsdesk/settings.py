@@ -10,6 +10,7 @@ from pathlib import Path
 from newsdesk.errors import ConfigError
 
 PREFIX = "NEWSDESK_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ class Settings:
     slack_dedup_table: str | None = None
     slack_dedup_ttl_seconds: int = 24 * 3600  # Slack retries within minutes; a day leaves a wide margin
     dynamodb_endpoint_url: str | None = None
-    log_level: str = "INFO"  # NEWSDESK_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR
+    log_level: str | None = None  # NEWSDESK_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR; unset: INFO on Lambda, WARNING in the CLI
+    log_questions: bool = False  # NEWSDESK_LOG_QUESTIONS=1: request logs carry the question's text, not only its length
+    deployment: str = "local"  # names this deployment in metrics (the template sets the stack name)
     serve_read_timeout_seconds: float = 5.0  # `newsdesk serve`: a request slower than this gets 408
 
     def __post_init__(self) -> None:
@@ -76,6 +79,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}ANSWERER=bedrock needs {PREFIX}BEDROCK_MODEL_ID")
         if self.bedrock_timeout_seconds <= 0 or self.bedrock_max_attempts < 1:
             raise ConfigError(f"{PREFIX}BEDROCK_TIMEOUT_SECONDS must be > 0 and {PREFIX}BEDROCK_MAX_ATTEMPTS >= 1")
+        if self.log_level is not None and self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if not 1 <= self.citations <= self.max_k:
             raise ConfigError(f"{PREFIX}CITATIONS must be between 1 and {PREFIX}MAX_K ({self.max_k})")
 

@@ -93,7 +93,8 @@ class QueryProcess:
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write(json.dumps({"question": question}) + "\n")
         self.process.stdin.flush()
-        response = json.loads(self.process.stdout.readline())
+        # The handler's JSON log and metric lines share stdout with the response (as on Lambda): skip them.
+        response = next(r for r in map(json.loads, iter(self.process.stdout.readline, "")) if "statusCode" in r)
         assert response["statusCode"] == 200, response
         return dict(json.loads(response["body"]))
 

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("newsdesk.index",),
     ("newsdesk.answer",),
     ("newsdesk.service",),
-    ("newsdesk.api", "newsdesk.eval.score"),
+    ("newsdesk.api", "newsdesk.eval.score", "newsdesk.observability"),
     ("newsdesk.adapters",),
     ("newsdesk.app",),
     ("newsdesk.cli", "newsdesk.eval.run", "handler"),

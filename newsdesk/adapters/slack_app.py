@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from newsdesk.api.slack_format import Block, answer_blocks, answer_text, clean_question, earlier_questions, notice_blocks
 from newsdesk.errors import BadRequest, NewsdeskError, StoreUnavailable
 from newsdesk.models import Query
+from newsdesk.observability import record_answer
 from newsdesk.ports import SeenEvents
 from newsdesk.service import Service
 from newsdesk.settings import SlackSettings
@@ -142,6 +143,7 @@ class _Answering:
                 service = self.get_service()
                 query = Query(question=question, k=service.config.citations, context=earlier)
                 answer = service.ask(query)
+                record_answer(answer, service.store)
                 blocks, text = answer_blocks(answer, question if echo else None), answer_text(answer)
                 outcome = "abstained" if answer.abstained else "answered"
         except BadRequest as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,12 +46,14 @@ class SnapshotWriter:
             try:
                 # Replaces the manifest only if it is still `latest`: if `newsdesk publish` won the race,
                 # this raises, the working copy is dropped, and Lambda's retry starts from the new index.
+                started = time.perf_counter()
                 manifest = publish(self.blobs, folder, after=latest)
             except Exception:
                 self._forget()
                 raise
             self._version = manifest.version
-            result.update(version=manifest.version, published=True)
+            result.update(version=manifest.version, published=True,
+                          publish_seconds=round(time.perf_counter() - started, 3))
         log.info("ingest done %s", " ".join(f"{k}={v}" for k, v in result.items() if k != "errors"))
         return result
 
