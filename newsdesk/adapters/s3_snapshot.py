@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,16 +59,20 @@ class S3Blobs:
         self._call(key, lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data,
                                                        ContentType=content_type, **condition))
 
-    def download(self, key: str, path: Path) -> None:
+    def download(self, key: str, path: Path) -> str:
         # One streamed GET in 1 MB reads: about 4x less time than download_file's managed transfer
-        # (measured on a NewsQA snapshot); snapshots fetch their files in parallel instead.
-        def stream() -> None:
+        # (measured on a NewsQA snapshot); snapshots fetch their files in parallel instead. Hashing as the
+        # bytes arrive overlaps the network wait instead of reading every file again afterwards.
+        def stream() -> str:
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            digest = hashlib.sha256()
             with path.open("wb") as out:
                 for chunk in body.iter_chunks(1 << 20):
+                    digest.update(chunk)
                     out.write(chunk)
+            return digest.hexdigest()
 
-        self._call(key, stream)
+        return self._call(key, stream)
 
     def upload(self, path: Path, key: str) -> None:
         self._call(key, lambda: self.client.upload_file(str(path), self.bucket, key))

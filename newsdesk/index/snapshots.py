@@ -46,7 +46,8 @@ class Blobs(Protocol):
         """Write; with `if_tag` only over that version of the object, with `if_absent` only where there is
         none (PublishConflict otherwise)."""
 
-    def download(self, key: str, path: Path) -> None: ...
+    def download(self, key: str, path: Path) -> str:
+        """Write the object to `path`; returns the SHA-256 (hex) of the bytes written."""
 
     def upload(self, path: Path, key: str) -> None: ...
 
@@ -243,10 +244,9 @@ def _check_manifest(blobs: Blobs, manifest: Manifest) -> None:
 def _download(blobs: Blobs, manifest: Manifest, file: SnapshotFile, root: Path) -> None:
     path, key = root / file.path, manifest.key + file.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    blobs.download(key, path)
+    digest = blobs.download(key, path)
     size = path.stat().st_size
-    digest = sha256_of(path) if size == file.size else ""
-    if digest != file.sha256:
+    if size != file.size or digest != file.sha256:
         log.error("snapshot object does not match its manifest key=%s version=%s bytes=%d expected_bytes=%d",
                   key, manifest.version, size, file.size)
         raise SnapshotRefused(f"{blobs.where}/{key} does not match the SHA-256 its manifest lists (it changed after "
