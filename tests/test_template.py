@@ -64,14 +64,82 @@ def test_functions_are_images_built_from_the_dockerfile(template: dict[str, Any]
     assert ".venv" in (ROOT / ".dockerignore").read_text().split()
 
 
-def test_http_api_routes_throttling_cors_and_url(template: dict[str, Any]) -> None:
-    api = template["Resources"]["HttpApi"]["Properties"]
-    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] and api["DefaultRouteSettings"]["ThrottlingBurstLimit"]
-    assert "POST" in api["CorsConfiguration"]["AllowMethods"]
-    routes = {(e["Properties"]["Method"], e["Properties"]["Path"])
-              for p in functions(template).values() for e in p.get("Events", {}).values() if e["Type"] == "HttpApi"}
-    assert routes == {("POST", "/chat"), ("POST", "/slack/events")}
-    assert "ApiUrl" in template["Outputs"]
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def routes(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["Properties"]["RouteKey"]: r for r in of_type(template, "AWS::ApiGatewayV2::Route").values()}
+
+
+def ref(value: Any) -> str:
+    assert isinstance(value, dict) and set(value) == {"Ref"}, value
+    return str(value["Ref"])
+
+
+def test_http_api_routes_reach_their_functions(template: dict[str, Any]) -> None:
+    assert set(routes(template)) == {"POST /chat", "POST /slack/events"}
+    assert not any(e.get("Type") == "HttpApi" for p in functions(template).values() for e in p.get("Events", {}).values())
+    for key, function in (("POST /chat", "ChatFunction"), ("POST /slack/events", "SlackFunction")):
+        route = routes(template)[key]["Properties"]
+        integration = route["Target"]["Fn::Sub"].removeprefix("integrations/${").removesuffix("}")
+        target = template["Resources"][integration]["Properties"]
+        assert target["IntegrationType"] == "AWS_PROXY" and target["PayloadFormatVersion"] == "2.0"
+        assert target["IntegrationUri"] == {"Fn::GetAtt": [function, "Arn"]}
+        [permission] = [r["Properties"] for r in of_type(template, "AWS::Lambda::Permission").values()
+                        if r["Properties"]["FunctionName"] == {"Ref": function}]
+        assert permission["Principal"] == "apigateway.amazonaws.com"
+        assert permission["SourceArn"]["Fn::Sub"].endswith("${HttpApi}/*/" + key.replace(" ", ""))
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    assert "POST" in cors["AllowMethods"] and {"authorization", "x-amz-date", "x-amz-security-token"} <= set(
+        cors["AllowHeaders"])
+    assert {"ApiUrl", "ChatUrl", "ChatRouteArn", "SlackEventsUrl"} <= set(template["Outputs"])
+
+
+def test_the_chat_route_requires_the_auth_mode_chosen(template: dict[str, Any]) -> None:
+    mode = template["Parameters"]["AuthMode"]
+    assert mode["AllowedValues"] == ["jwt", "iam", "none"] and mode["Default"] == "jwt"
+    chat = routes(template)["POST /chat"]["Properties"]
+    assert chat["AuthorizationType"] == {"Fn::If": ["AuthJwt", "JWT", {"Fn::If": ["AuthIam", "AWS_IAM", "NONE"]}]}
+    assert chat["AuthorizerId"] == {"Fn::If": ["AuthJwt", {"Ref": "ChatAuthorizer"}, {"Ref": "AWS::NoValue"}]}
+    assert template["Conditions"]["AuthJwt"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "jwt"]}
+    assert template["Conditions"]["AuthIam"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "iam"]}
+    authorizer = template["Resources"]["ChatAuthorizer"]
+    assert authorizer["Condition"] == "AuthJwt"
+    props = authorizer["Properties"]
+    assert props["AuthorizerType"] == "JWT" and props["IdentitySource"] == ["$request.header.Authorization"]
+    assert props["JwtConfiguration"] == {"Issuer": {"Ref": "JwtIssuer"},
+                                         "Audience": {"Fn::Split": [",", {"Ref": "JwtAudience"}]}}
+    # sam deploy refuses AuthMode=jwt without an issuer and an audience, instead of deploying an API nobody can call.
+    rule = template["Rules"]["JwtNeedsIssuerAndAudience"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "jwt"]}
+    assert '{"Ref": "JwtIssuer"}, ""' in json.dumps(rule) and '{"Ref": "JwtAudience"}, ""' in json.dumps(rule)
+
+
+def test_slack_events_stay_open_to_slack(template: dict[str, Any]) -> None:
+    slack = routes(template)["POST /slack/events"]["Properties"]
+    assert slack["AuthorizationType"] == "NONE" and "AuthorizerId" not in slack
+    assert len(of_type(template, "AWS::ApiGatewayV2::Authorizer")) == 1  # the chat route's, nothing else
+
+
+def test_each_route_has_its_own_throttle(template: dict[str, Any]) -> None:
+    [stage] = of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "$default" and props["AutoDeploy"] is True
+    condition, with_slack, chat_only = props["RouteSettings"]["Fn::If"]
+    assert condition == "WithSlack" and set(with_slack) == {"POST /chat", "POST /slack/events"}
+    assert set(chat_only) == {"POST /chat"} and chat_only["POST /chat"] == with_slack["POST /chat"]
+    limits = {key: (ref(v["ThrottlingRateLimit"]), ref(v["ThrottlingBurstLimit"])) for key, v in with_slack.items()}
+    assert limits == {"POST /chat": ("ChatThrottleRate", "ChatThrottleBurst"),
+                      "POST /slack/events": ("SlackThrottleRate", "SlackThrottleBurst")}
+    for name in ("ChatThrottleRate", "ChatThrottleBurst", "SlackThrottleRate", "SlackThrottleBurst"):
+        assert template["Parameters"][name]["Type"] == "Number" and template["Parameters"][name]["MinValue"] >= 1
+    # Route settings name routes that must exist first: the stage refers to both routes, so it comes after them.
+    description = json.dumps(props["Description"])
+    assert "${ChatRoute}" in description and "${SlackRoute}" in description
+    assert props["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    access_log = props["AccessLogSettings"]["Format"]
+    assert json.loads(access_log)["auth_error"] == "$context.authorizer.error"
 
 
 def test_ingest_is_one_writer_triggered_by_articles_prefix(template: dict[str, Any]) -> None:
@@ -100,6 +168,19 @@ def test_slack_secrets_come_from_secrets_manager(template: dict[str, Any]) -> No
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     text = json.dumps(template)
     assert "xoxb-" not in text
+
+
+def test_a_chat_only_deployment_needs_no_slack_secret(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["SlackSecretName"]["Default"] == ""
+    assert template["Conditions"]["WithSlack"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "SlackSecretName"}, ""]}]}
+    uses_slack = {name for name, r in template["Resources"].items() if "Slack" in name}
+    assert {"SlackFunction", "SlackRoute", "SlackIntegration", "SlackInvokePermission", "SlackDedupTable",
+            "SlackLogGroup", "SlackErrorsAlarm", "SlackThrottlesAlarm"} <= uses_slack
+    for name in uses_slack:
+        assert template["Resources"][name].get("Condition") == "WithSlack", name
+    assert template["Outputs"]["SlackEventsUrl"]["Condition"] == "WithSlack"
+    text = json.dumps({n: r for n, r in template["Resources"].items() if n not in uses_slack})
+    assert "SlackSecretName" not in text and "SlackDedupTable" not in text
 
 
 def test_bedrock_is_granted_only_for_the_configured_model(template: dict[str, Any]) -> None:
@@ -138,3 +219,89 @@ def test_old_sqlite_is_swapped_for_pysqlite3_and_chroma_works(tmp_path: Any) -> 
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] == "1"
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: r["Properties"] for name, r in of_type(template, "AWS::CloudWatch::Alarm").items()}
+
+
+def test_errors_and_throttles_of_every_function_raise_alarms(template: dict[str, Any]) -> None:
+    watched = {(a["MetricName"], ref(a["Dimensions"][0]["Value"])) for a in alarms(template).values()
+               if a["Namespace"] == "AWS/Lambda"}
+    assert watched == {(metric, name) for metric in ("Errors", "Throttles") for name in functions(template)}
+    for name, r in of_type(template, "AWS::CloudWatch::Alarm").items():
+        dimension = r["Properties"]["Dimensions"][0]["Value"]
+        if dimension == {"Ref": "SlackFunction"}:
+            assert r.get("Condition") == "WithSlack", name  # no alarm on a function that is not deployed
+
+
+def test_the_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
+    [dlq] = [a for a in alarms(template).values() if a["Namespace"] == "AWS/SQS"]
+    assert dlq["MetricName"] == "ApproximateNumberOfMessagesVisible" and dlq["Threshold"] == 1
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestDeadLetterQueue", "QueueName"]}}]
+    assert dlq["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_alarms_on_our_metrics_watch_what_the_functions_emit(template: dict[str, Any],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The snapshot-age and server-error alarms name the namespace, metric and dimensions of real EMF lines."""
+    from newsdesk import observability
+    from newsdesk.index.snapshots import Manifest
+    from newsdesk.settings import Settings
+
+    class Latest:
+        where = "memory://"
+
+        def get_tagged(self, key: str) -> tuple[bytes, str]:
+            return Manifest("v1", "index/versions/v1/", "2024-03-05T10:15:00+00:00").to_json(), "etag"
+
+    observability.configure(Settings(deployment="stack-name"))
+    try:
+        observability.observed_ingest(lambda: Latest())(lambda event, context: {"ingested": 0})({}, None)
+        observability.observed("chat")(lambda event, context: {"statusCode": 503, "body": "{}"})({}, None)
+    finally:
+        observability.configure(Settings())
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["NEWSDESK_DEPLOYMENT"] == {"Ref": "AWS::StackName"}
+    ours = {name: a for name, a in alarms(template).items() if a["Namespace"] == observability.NAMESPACE}
+    assert set(ours) == {"SnapshotAgeAlarm", "ChatServerErrorsAlarm"}
+    for alarm in ours.values():
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        assert dimensions["deployment"] == {"Ref": "AWS::StackName"}
+        [line] = [e for e in emitted if e["service"] == dimensions["service"] and alarm["MetricName"] in e]
+        [directive] = line["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == alarm["Namespace"] and [sorted(dimensions)] == directive["Dimensions"]
+        assert line["deployment"] == "stack-name"
+    age = ours["SnapshotAgeAlarm"]
+    assert age["Statistic"] == "Minimum" and age["Threshold"] == {"Ref": "SnapshotAgeAlarmSeconds"}
+    assert age["TreatMissingData"] == "notBreaching"  # no uploads, no runs, no data: nothing is stuck
+
+
+def test_every_alarm_notifies_the_topic_when_one_is_given(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
+    notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    for name, alarm in alarms(template).items():
+        assert alarm["AlarmActions"] == notify and alarm["OKActions"] == notify, name
+        assert alarm["AlarmDescription"], name
+
+
+def test_every_function_logs_to_a_group_with_retention(template: dict[str, Any]) -> None:
+    for name, props in functions(template).items():
+        group = ref(props["LoggingConfig"]["LogGroup"])
+        resource = template["Resources"][group]
+        assert resource["Type"] == "AWS::Logs::LogGroup"
+        assert resource["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert resource.get("Condition") == template["Resources"][name].get("Condition"), name
+    assert template["Parameters"]["LogRetentionDays"]["Default"] in template["Parameters"]["LogRetentionDays"][
+        "AllowedValues"]
+
+
+def test_tracing_architecture_and_log_settings_are_parameters(template: dict[str, Any]) -> None:
+    globals_ = template["Globals"]["Function"]
+    assert globals_["Tracing"] == "Active"
+    assert globals_["Architectures"] == [{"Ref": "Architecture"}]
+    assert template["Parameters"]["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
+    env = globals_["Environment"]["Variables"]
+    assert env["NEWSDESK_LOG_LEVEL"] == {"Ref": "LogLevel"} and env["NEWSDESK_LOG_QUESTIONS"] == {"Ref": "LogQuestions"}
+    assert template["Parameters"]["LogQuestions"]["Default"] == "false"
