@@ -1,4 +1,4 @@
-# Two commands matter: `make demo` (set up, ingest the samples, answer a question) and `make test`.
+# Three commands matter: `make demo` (set up, ingest the samples, answer a question), `make lint` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +25,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy newsdesk ingest handler.py
+	$(BIN)/cfn-lint template.yaml
 
 clean:
 	rm -rf $(VENV) .newsdesk
