@@ -74,8 +74,7 @@ def configure(settings: Settings | None = None, stream: IO[str] | None = None, d
 def observed(route: str, service: Callable[[], Any] | None = None) -> Callable[[Handler], Handler]:
     """Wrap an API Gateway handler: request keys on every log line, one request line, metrics flushed at the end.
 
-    `service` (the cached service factory) is asked for the index version only after a 200: by then it
-    is built, so asking never starts a cold build.
+    `service` (the cached service factory) tells the index version. Nothing here changes the response.
     """
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -87,11 +86,8 @@ def observed(route: str, service: Callable[[], Any] | None = None) -> Callable[[
                 response = handler(event, context)
                 return response
             finally:
-                try:
-                    store = service().store if service is not None and _status(response) == 200 else None
-                    _request_line(event, response, store, started)
-                finally:
-                    _end(keys)
+                _request_line(event, response, service if _status(response) == 200 else None, started)
+                _end(keys)
         return run
     return wrap
 
@@ -107,14 +103,24 @@ def observed_ingest(blobs: Callable[[], Blobs]) -> Callable[[Handler], Handler]:
                 result = handler(event, context)
                 return result
             finally:
-                try:
-                    _ingest_line(result, blobs)
-                finally:
-                    _end(keys)
+                _ingest_line(result, blobs)
+                _end(keys)
         return run
     return wrap
 
 
+def _never_raise(record: Callable[..., None]) -> Callable[..., None]:
+    """Logging and counting must never cost a user their answer: a failure here is logged and dropped."""
+    @functools.wraps(record)
+    def safe(*args: Any, **kwargs: Any) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception:
+            log.exception("observability failed in %s", record.__name__)
+    return safe
+
+
+@_never_raise
 def record_answer(answer: Answer, store: object | None = None, channel: str = "slack") -> None:
     """An answer given outside the HTTP request line (Slack's lazy half): its log line and its metrics."""
     fields = _answer_fields(answer.to_dict(), _settings.log_questions)
@@ -139,23 +145,29 @@ def _begin(route: str, event: Event, context: Any) -> dict[str, Any]:
 
 def _end(keys: Mapping[str, Any]) -> None:
     global _metrics
-    if _metrics is not None and _metrics.metric_set:
-        _metrics.flush_metrics()
-    elif _metrics is not None:
-        _metrics.clear_metrics()
-    _metrics = None
-    if _logger is not None:
-        _logger.remove_keys(list(keys))
+    metrics, _metrics = _metrics, None
+    try:
+        if metrics is not None and metrics.metric_set:
+            metrics.flush_metrics()
+    except Exception:
+        log.exception("metrics not flushed")
+    finally:
+        if metrics is not None:
+            metrics.clear_metrics()
+        if _logger is not None:
+            _logger.remove_keys(list(keys))
 
 
-def _request_line(event: Event, response: Any, store: object | None, started: float) -> None:
+@_never_raise
+def _request_line(event: Event, response: Any, service: Callable[[], Any] | None, started: float) -> None:
+    """`service` is the cached factory, asked only after a 200: the service exists then, nothing is built."""
     status = _status(response)
     ms = (time.perf_counter() - started) * 1000.0
     fields: dict[str, Any] = {"status": status, "ms": round(ms, 1)}
     body = _body(response)
     if status == 200 and "answer" in body:
         fields.update(_answer_fields(body, _settings.log_questions))
-        version, age = _index(store)
+        version, age = _index(service().store if service is not None else None)
         fields["index_version"] = version
         _count_answer(fields, ms, age)
     elif isinstance(body.get("error"), dict):
@@ -168,6 +180,7 @@ def _request_line(event: Event, response: Any, store: object | None, started: fl
     log.info("request", extra=fields)
 
 
+@_never_raise
 def _ingest_line(result: dict[str, Any] | None, blobs: Callable[[], Blobs]) -> None:
     fields: dict[str, Any] = {"ok": result is not None}
     if result is not None:

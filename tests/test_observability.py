@@ -361,3 +361,18 @@ def test_no_secret_reaches_the_logs_of_slack_and_chat_requests(
     everything = "\n".join([logs.getvalue(), captured.out, captured.err, caplog.text])
     for secret in (SIGNING_SECRET, BOT_TOKEN, bearer, BOT_TOKEN.split("-", 1)[1]):
         assert secret not in everything
+
+
+def test_a_failure_to_log_or_count_never_costs_the_answer(loaded_fake_service: Service, logs: io.StringIO,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    def unreadable_store() -> Any:
+        raise OSError("the manifest went away")
+
+    chat = observability.observed("chat", unreadable_store)(
+        lambda event, context: handle_chat(event, lambda: loaded_fake_service))
+    response = chat(chat_event(), None)
+    assert response["statusCode"] == 200 and json.loads(response["body"])["citations"]
+    assert "observability failed in _request_line" in logs.getvalue()
+    capsys.readouterr()
+    observability.record_answer(SimpleNamespace(to_dict=lambda: None), None)  # type: ignore[arg-type]
+    assert "observability failed in record_answer" in logs.getvalue()
