@@ -5,11 +5,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsdesk.errors import ConfigError
+from newsdesk.index.lock import FolderWriter, StoreLock
 from newsdesk.ingest.pipeline import ChunkConfig
 from newsdesk.ports import Embedder, Generator, VectorStore
 from newsdesk.service import AnswerConfig, Service
@@ -46,8 +48,46 @@ def build_store(settings: Settings) -> VectorStore:
     return ChromaStore(connect(path=settings.store), folder=settings.store)
 
 
-def build_service(settings: Settings, store: VectorStore | None = None, embedder: Embedder | None = None) -> Service:
-    """`store`/`embedder` replace the ones settings would pick (the S3 ingest writer reuses its embedder)."""
+def local_folder(settings: Settings) -> bool:
+    """Whether the index is an embedded Chroma folder, which other processes may open too."""
+    return not settings.chroma_url and not settings.index_bucket
+
+
+def hold_for_writing(settings: Settings, wait: bool = True,
+                     on_wait: Callable[[], None] | None = None) -> AbstractContextManager[None]:
+    """The folder's writer lock, for a process that opens the index only to write it (held before it opens it)."""
+    return StoreLock(settings.store).exclusive(wait, on_wait) if local_folder(settings) else nullcontext()
+
+
+def require_index(settings: Settings) -> None:
+    """StoreUnavailable, saying how to make one, when the local folder holds no index (opening it would create one)."""
+    from newsdesk.adapters.chroma_store import has_index, no_index
+
+    if local_folder(settings) and not has_index(settings.store):
+        raise no_index(settings.store)
+
+
+def hold_for_reading(settings: Settings, on_wait: Callable[[], None] | None = None) -> AbstractContextManager[bool]:
+    """Keep writers out while a short-lived process reads the folder; StoreUnavailable if it holds no index."""
+    require_index(settings)
+    return StoreLock(settings.store).shared(True, on_wait) if local_folder(settings) else nullcontext(True)
+
+
+def build_reader_store(settings: Settings) -> VectorStore | None:
+    """For a long-running reader (`serve`, the handler, Slack) of a local folder: a private copy that follows
+    what writers publish. None elsewhere (servers and S3 snapshots handle their own readers)."""
+    from newsdesk.index.folder_copy import FolderCopyStore
+
+    if not local_folder(settings):
+        return None
+    require_index(settings)
+    return FolderCopyStore(settings.store, snapshot_root(settings) / "copies", open_snapshot)
+
+
+def build_service(settings: Settings, store: VectorStore | None = None, embedder: Embedder | None = None,
+                  wait: bool = True, on_wait: Callable[[], None] | None = None) -> Service:
+    """`store`/`embedder` replace the ones settings would pick (the S3 ingest writer reuses its embedder).
+    A local folder it opens itself gets the writer lock: `wait` False fails at once when another write holds it."""
     if settings.answerer != "extractive" and not settings.bedrock_model_id:
         raise ConfigError("NEWSDESK_BEDROCK_MODEL_ID is required for the bedrock answerer")
     if embedder is None and store is None and settings.index_bucket and not settings.chroma_url:
@@ -62,9 +102,15 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
             store = build_snapshot_store(settings, blobs)
             embedder = loading.result()
             importing.result()
+    writer = None
+    if store is None:
+        store = build_store(settings)
+        if local_folder(settings):
+            writer = FolderWriter(settings.store, store, wait, on_wait)  # type: ignore[arg-type]
     return Service(
         embedder=embedder if embedder is not None else build_embedder(settings),
-        store=store if store is not None else build_store(settings),
+        store=store,
+        writer=writer,
         config=AnswerConfig.from_settings(settings),
         chunking=ChunkConfig(settings.chunk_sentences, settings.chunk_overlap),
         generators=build_generators(settings),
@@ -89,7 +135,8 @@ def build_generators(settings: Settings) -> dict[str, Generator]:
 @lru_cache(maxsize=1)
 def service_from_env() -> Service:
     """One service per process (per Lambda container): the model and store are built once."""
-    return build_service(Settings.from_env())
+    settings = Settings.from_env()
+    return build_service(settings, store=build_reader_store(settings))
 
 
 # -- AWS: index snapshots in S3 (query functions) and the S3-triggered single writer ---------------

@@ -5,31 +5,37 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from newsdesk.errors import BadRequest, ConfigError, NewsdeskError
+from newsdesk.errors import BadRequest, ConfigError, NewsdeskError, StoreBusy
 from newsdesk.models import Query
 from newsdesk.settings import Settings
 
-EXIT_USAGE, EXIT_FAILED = 2, 1
+EXIT_USAGE, EXIT_FAILED, EXIT_BUSY = 2, 1, 75  # 75: EX_TEMPFAIL, "try again later" (--no-wait)
 
 store_option = click.option(
     "--store", type=click.Path(path_type=Path), envvar="NEWSDESK_STORE",
     help="Index folder [env NEWSDESK_STORE; default .newsdesk]",
 )
+no_wait_option = click.option(
+    "--no-wait", is_flag=True,
+    help=f"Fail at once (exit {EXIT_BUSY}) if another ingest is writing to the index, instead of waiting for it.",
+)
 
 
-def _service(store: Path | None, **overrides: Any) -> Any:
-    from newsdesk.app import build_service
-
-    return build_service(Settings.from_env(store=store, **overrides))
+def _waiting(what: str, store: Path) -> Callable[[], None]:
+    return lambda: click.echo(f"waiting for {what} on {store}…", err=True)
 
 
 def _fail(exc: NewsdeskError) -> None:
     click.echo(f"error: {exc}", err=True)
+    if isinstance(exc, StoreBusy):
+        sys.exit(EXIT_BUSY)
     sys.exit(EXIT_USAGE if isinstance(exc, BadRequest | ConfigError) else EXIT_FAILED)
 
 
@@ -63,22 +69,29 @@ def _log_level() -> str | None:
 @click.argument("paths", nargs=-1, required=True)
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def ingest(paths: tuple[str, ...], store: Path | None, as_json: bool) -> None:
+@no_wait_option
+def ingest(paths: tuple[str, ...], store: Path | None, as_json: bool, no_wait: bool) -> None:
     """Add or update articles from PATHS: .txt, .md, .html, .jsonl files, folders, or - for stdin.
 
     \b
-    Re-running is safe: unchanged articles are skipped, changed ones replaced.
+    Re-running is safe: unchanged articles are skipped, changed ones replaced; a run
+    that was killed is finished by the next one. One ingest writes at a time: a second
+    waits for the first (or, with --no-wait, exits 75). `newsdesk serve` keeps answering.
       newsdesk ingest examples/articles/
       newsdesk ingest stories.jsonl --store /data/index
     """
     from tqdm import tqdm
 
+    from newsdesk.app import build_service, hold_for_writing
     from newsdesk.ingest.load import load_paths
 
     try:
-        service = _service(store)
-        with tqdm(unit="article", disable=as_json or not sys.stderr.isatty(), file=sys.stderr) as bar:
-            report = service.ingest(load_paths(paths), progress=bar.update)
+        settings = Settings.from_env(store=store)
+        on_wait = _waiting("another ingest", settings.store)
+        with hold_for_writing(settings, not no_wait, on_wait):  # before opening: the index may not exist yet
+            service = build_service(settings, wait=not no_wait, on_wait=on_wait)
+            with tqdm(unit="article", disable=as_json or not sys.stderr.isatty(), file=sys.stderr) as bar:
+                report = service.ingest(load_paths(paths), progress=bar.update)
     except NewsdeskError as exc:
         _fail(exc)
         return
@@ -89,14 +102,39 @@ def ingest(paths: tuple[str, ...], store: Path | None, as_json: bool) -> None:
         sys.exit(EXIT_FAILED)
 
 
+def _day_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from newsdesk.api.request_models import parse_day
+
+    if value is not None:
+        try:
+            parse_day(value, param.name or "")
+        except BadRequest:
+            raise click.BadParameter(f"{value!r} is not a date like 2024-03-05") from None
+    return value
+
+
+def _outlet_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("must name an outlet, e.g. --outlet \"Harbor Gazette\"")
+    return value
+
+
+def _k_option(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise click.BadParameter(f"must be at least 1, got {value}")
+    return value
+
+
 @cli.command()
 @click.argument("question")
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as the /chat endpoint.")
-@click.option("-k", "k", type=int, default=None, help="How many sentences to cite (default 3).")
-@click.option("--outlet", help="Only use articles from this outlet.")
-@click.option("--after", "published_after", help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--before", "published_before", help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("-k", "k", type=int, default=None, callback=_k_option, help="How many sentences to cite (default 3).")
+@click.option("--outlet", callback=_outlet_option, help="Only use articles from this outlet.")
+@click.option("--after", "published_after", callback=_day_option,
+              help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--before", "published_before", callback=_day_option,
+              help="Only articles published on or before this date (YYYY-MM-DD).")
 @click.option("--answerer", type=click.Choice(["extractive", "bedrock"]), envvar="NEWSDESK_ANSWERER")
 def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet: str | None,
         published_after: str | None, published_before: str | None, answerer: str | None) -> None:
@@ -107,19 +145,26 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
       newsdesk ask --json --after 2024-03-01 "Who won the election?"
     """
     from newsdesk.api.request_models import parse_query
+    from newsdesk.app import build_service, hold_for_reading
 
+    if published_after and published_before and published_after > published_before:
+        raise click.UsageError(f"--after {published_after} is later than --before {published_before}")
     try:
-        service = _service(store, answerer=answerer)
-        filters = {k_: v for k_, v in [("outlet", outlet), ("published_after", published_after),
-                                       ("published_before", published_before)] if v}
-        body: dict[str, Any] = {"question": question, "filters": filters or None}
-        if k is not None:
-            body["k"] = k
-        if answerer:
-            body["answerer"] = answerer
-        query: Query = parse_query(body, service.config.citations, service.config.max_k,
-                                   service.config.max_question_chars)
-        answer = service.ask(query)
+        settings = Settings.from_env(store=store, answerer=answerer)
+        if k is not None and k > settings.max_k:
+            raise click.BadParameter(f"must be from 1 to {settings.max_k}, got {k}", param_hint="'-k'")
+        with hold_for_reading(settings, _waiting("an ingest to finish", settings.store)):
+            service = build_service(settings)
+            filters = {k_: v for k_, v in [("outlet", outlet), ("published_after", published_after),
+                                           ("published_before", published_before)] if v}
+            body: dict[str, Any] = {"question": question, "filters": filters or None}
+            if k is not None:
+                body["k"] = k
+            if answerer:
+                body["answerer"] = answerer
+            query: Query = parse_query(body, service.config.citations, service.config.max_k,
+                                       service.config.max_question_chars)
+            answer = service.ask(query)
     except NewsdeskError as exc:
         _fail(exc)
         return
@@ -140,10 +185,17 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
 @cli.command()
 @click.argument("article_id")
 @store_option
-def delete(article_id: str, store: Path | None) -> None:
+@no_wait_option
+def delete(article_id: str, store: Path | None, no_wait: bool) -> None:
     """Remove the article ARTICLE_ID and all its chunks from the index."""
+    from newsdesk.app import build_service, hold_for_writing, require_index
+
     try:
-        removed = _service(store).delete(article_id)
+        settings = Settings.from_env(store=store)
+        require_index(settings)
+        on_wait = _waiting("another ingest", settings.store)
+        with hold_for_writing(settings, not no_wait, on_wait):
+            removed = build_service(settings, wait=not no_wait, on_wait=on_wait).delete(article_id)
     except NewsdeskError as exc:
         _fail(exc)
         return
@@ -156,20 +208,42 @@ def delete(article_id: str, store: Path | None) -> None:
 @cli.command()
 @store_option
 @click.option("--json", "as_json", is_flag=True)
-def stats(store: Path | None, as_json: bool) -> None:
-    """Show how many articles, chunks and sentences are indexed, by outlet."""
+@click.option("--check", is_flag=True, help="Also check every chunk and sentence row against its article (exit 1 if not).")
+def stats(store: Path | None, as_json: bool, check: bool) -> None:
+    """Show how many articles, chunks and sentences are indexed, by outlet.
+
+    \b
+      newsdesk stats
+      newsdesk stats --check --json
+    """
+    from newsdesk.app import build_store, hold_for_reading
+
     try:
-        s = _service(store).stats()
+        settings = Settings.from_env(store=store)
+        with hold_for_reading(settings, _waiting("an ingest to finish", settings.store)):
+            found = build_store(settings)
+            s = found.stats()
+            consistency = found.check() if check and hasattr(found, "check") else None
     except NewsdeskError as exc:
         _fail(exc)
         return
+    body: dict[str, Any] = {"articles": s.articles, "chunks": s.chunks, "sentences": s.sentences, "outlets": s.outlets}
+    if consistency is not None:
+        body["check"] = {"rows": consistency.rows, "orphans": list(consistency.orphans),
+                         "missing": list(consistency.missing)}
     if as_json:
-        click.echo(json.dumps({"articles": s.articles, "chunks": s.chunks, "sentences": s.sentences,
-                               "outlets": s.outlets}))
-        return
-    click.echo(f"articles {s.articles}, chunks {s.chunks}, sentences {s.sentences}")
-    for outlet, n in sorted(s.outlets.items(), key=lambda kv: -kv[1]):
-        click.echo(f"  {outlet}: {n}")
+        click.echo(json.dumps(body))
+    else:
+        click.echo(f"articles {s.articles}, chunks {s.chunks}, sentences {s.sentences}")
+        for outlet, n in sorted(s.outlets.items(), key=lambda kv: -kv[1]):
+            click.echo(f"  {outlet}: {n}")
+        if consistency is not None:
+            click.echo(f"check: {consistency.rows} rows, {len(consistency.orphans)} orphan, "
+                       f"{len(consistency.missing)} missing")
+            for row_id in (*consistency.orphans, *consistency.missing)[:20]:
+                click.echo(f"  {row_id}")
+    if consistency is not None and not consistency.ok:
+        sys.exit(EXIT_FAILED)
 
 
 @cli.command()
@@ -186,6 +260,11 @@ def serve(host: str, port: int) -> None:
     from newsdesk.api.local_server import serve_forever
     from newsdesk.app import service_from_env
 
+    try:
+        service_from_env()  # the model and index load now, not inside the first request; no index, no server
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
     click.echo(f"serving http://{host}:{port}/chat (Ctrl-C to stop)", err=True)
     serve_forever(host, port, lambda event, context: handle_chat(event, service_from_env),
                   Settings.from_env().serve_read_timeout_seconds)
@@ -235,14 +314,16 @@ def publish(store: Path | None, bucket: str | None, as_json: bool) -> None:
       newsdesk ingest corpus.jsonl --store ./index
       newsdesk publish --store ./index --bucket my-newsdesk-index
     """
-    from newsdesk.app import index_blobs
+    from newsdesk.app import hold_for_reading, index_blobs
     from newsdesk.index.snapshots import publish as publish_snapshot
     from newsdesk.index.snapshots import read_latest
 
     try:
         settings = Settings.from_env(store=store, index_bucket=bucket)
         blobs = index_blobs(settings)
-        manifest = publish_snapshot(blobs, settings.store, after=read_latest(blobs))
+        local = replace(settings, index_bucket=None, chroma_url=None)
+        with hold_for_reading(local, _waiting("an ingest to finish", local.store)):  # upload one finished revision
+            manifest = publish_snapshot(blobs, settings.store, after=read_latest(blobs))
     except NewsdeskError as exc:
         _fail(exc)
         return

@@ -49,6 +49,12 @@ class StoreUnavailable(NewsdeskError):
     code = "store_unavailable"
 
 
+class StoreBusy(StoreUnavailable):
+    """Another process is writing to the index, and the caller chose not to wait for it."""
+
+    code = "store_busy"
+
+
 class PublishConflict(StoreUnavailable):
     """Another writer published a new index version while this one worked; nothing was replaced."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from newsdesk.answer.cite import make_citations
@@ -16,6 +17,7 @@ from newsdesk.answer.retrieve import RetrievalConfig, retrieve
 from newsdesk.errors import BadRequest
 from newsdesk.index.derived import DerivedData
 from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.lock import FolderWriter
 from newsdesk.ingest.load import Loaded
 from newsdesk.ingest.pipeline import ChunkConfig, Ingestor, IngestReport
 from newsdesk.models import Answer, Article, Filters, Matrix, Query, StoredSentence, StoreStats, is_version
@@ -68,7 +70,9 @@ class Service:
         generators: dict[str, Generator] | None = None,
         default_answerer: str = "extractive",
         allow_answerer_override: bool = False,
+        writer: FolderWriter | None = None,
     ) -> None:
+        """`writer`: the folder lock every write holds, where other processes may share the index."""
         self.embedder = embedder
         self.store = store
         self.config = config or AnswerConfig()
@@ -76,21 +80,34 @@ class Service:
         self.generators = generators or {}
         self.default_answerer = default_answerer
         self.allow_answerer_override = allow_answerer_override
+        self.writer = writer
         self.derived = DerivedData(store, self.config.revision_check_seconds)
         self._sentence_cache: OrderedDict[tuple[str, str], list[StoredSentence]] = OrderedDict()
 
     # -- ingest -----------------------------------------------------------------
     def ingest(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport:
-        report = Ingestor(self.embedder, self.store, self.chunking).run(items, progress)
-        if report.added or report.updated:
-            self._after_write()
+        with self._writing() as behind:
+            report = Ingestor(self.embedder, self.store, self.chunking).run(items, progress)
+            if report.added or report.updated or behind:
+                self._after_write()
         return report
 
     def delete(self, article_id: str) -> bool:
-        removed = self.store.delete(article_id)
-        if removed:
-            self._after_write()
+        with self._writing() as behind:
+            removed = self.store.delete(article_id)
+            if removed or behind:
+                self._after_write()
         return removed
+
+    @contextmanager
+    def _writing(self) -> Iterator[bool]:
+        """One write from start to derived data, alone on the index; yields whether derived data lags the store
+        (a writer died before finishing it)."""
+        if self.writer is None:
+            yield False
+            return
+        with self.writer.session() as behind:
+            yield behind
 
     def stats(self) -> StoreStats:
         return self.store.stats()
@@ -109,11 +126,18 @@ class Service:
         timing["embed"] = _ms(mark)
 
         mark = time.perf_counter()
-        ranked = retrieve(self.store, lexical, search_text, vector, query.filters, self.config.retrieval)
-        top = ranked[: max(10, self.config.evidence_articles)]
-        found = self.store.articles([r.article_id for r in top])
-        # A hit from an older version, or from an article being deleted, is not shown.
-        current = [r for r in top if r.article_id in found and is_version(found[r.article_id][1], r.version)]
+        for attempt in range(2):
+            ranked = retrieve(self.store, lexical, search_text, vector, query.filters, self.config.retrieval)
+            top = ranked[: max(10, self.config.evidence_articles)]
+            found = self.store.articles([r.article_id for r in top])
+            # A hit from an older version, or from an article being deleted, is not shown.
+            current = [r for r in top if r.article_id in found and is_version(found[r.article_id][1], r.version)]
+            if attempt or not any(r.article_id in found for r in top if r not in current):
+                break
+            # Hits of another version of an article that is there: the index changed under this question
+            # (a reader swapped in a newer copy, or a write is landing). Once more, on what is there now.
+            log.info("index changed during a question, retrieving again")
+            lexical = self.lexical_index()
         timing["retrieve"] = _ms(mark)
 
         mark = time.perf_counter()
@@ -155,6 +179,9 @@ class Service:
     def ask(self, query: Query) -> Answer:
         evidence = self.find_evidence(query)
         answerer = query.answerer or self.default_answerer
+        if not evidence.ranked_ids and _filtered(query.filters):  # the filters leave nothing to look at
+            evidence.timing["total"] = _ms(evidence.started)
+            return Answer(evidence.question, no_match_text(query.filters), True, (), timing_ms=evidence.timing)
         if evidence.supported and answerer != "extractive":
             return self._generative(answerer, query, evidence)
         return self.extractive(query, evidence)
@@ -248,6 +275,24 @@ class Service:
 
     def _after_write(self) -> None:
         self.derived.refresh()
+
+
+def _filtered(filters: Filters) -> bool:
+    return filters.outlet is not None or filters.published_after is not None or filters.published_before is not None
+
+
+def no_match_text(filters: Filters) -> str:
+    """The answer when the filters leave no article at all (the abstention would blame the question)."""
+    parts = [f"from outlet {filters.outlet!r}"] if filters.outlet else []
+    if filters.published_after is not None:
+        parts.append(f"published on or after {_day(filters.published_after)}")
+    if filters.published_before is not None:
+        parts.append(f"published on or before {_day(filters.published_before)}")
+    return f"No article matches the filters ({', '.join(parts)}): loosen or remove them."
+
+
+def _day(day: int) -> str:
+    return f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}"
 
 
 def _ms(since: float) -> float:

@@ -14,6 +14,7 @@ from newsdesk.answer.compose import ABSTAIN_TEXT
 from newsdesk.api.http import handle_chat
 from newsdesk.app import build_service
 from newsdesk.cli import cli
+from newsdesk.models import Filters, Query
 from newsdesk.settings import Settings
 from tests.conftest import EVENTS, EXAMPLES
 
@@ -117,21 +118,76 @@ def test_ask_prints_the_answer_and_its_sources(run: Any) -> None:
 
 @pytest.mark.parametrize(
     ("options", "words"),
-    [(["--after", "yesterday"], "published_after"), (["-k", "0"], "'k' must be"), (["-k", "11"], "'k' must be"),
-     (["--outlet", " "], "'outlet'")],
+    [(["--after", "yesterday"], "Invalid value for '--after': 'yesterday' is not a date like 2024-03-05"),
+     (["--before", "2024-02-30"], "Invalid value for '--before': '2024-02-30' is not a date"),
+     (["--after", "2024-03-09", "--before", "2024-03-01"], "--after 2024-03-09 is later than --before 2024-03-01"),
+     (["-k", "0"], "Invalid value for '-k': must be at least 1, got 0"),
+     (["-k", "11"], "Invalid value for '-k': must be from 1 to 10, got 11"),
+     (["-k", "three"], "Invalid value for '-k'"),
+     (["--outlet", " "], "Invalid value for '--outlet': must name an outlet")],
 )
-def test_ask_with_bad_options_exits_2(run: Any, options: list[str], words: str) -> None:
+def test_ask_with_bad_options_exits_2_naming_the_flag(run: Any, options: list[str], words: str) -> None:
+    run("ingest", str(EXAMPLES / "regional-wire.jsonl"))
     result = run("ask", *options, STORM_Q)
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: ") and words in result.stderr
+    assert words in result.stderr
+    assert "published_" not in result.stderr and "'k' must" not in result.stderr  # not the API's field names
 
 
-def test_ask_on_an_empty_store_abstains(run: Any) -> None:
+def test_a_folder_without_an_index_is_named_and_left_alone(run: Any, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "photos"
+    elsewhere.mkdir()
+    (elsewhere / "cat.jpg").write_bytes(b"\xff\xd8")
+    for args in (("ask", "--store", str(elsewhere), STORM_Q), ("ask", "--json", STORM_Q), ("stats",),
+                 ("stats", "--store", str(elsewhere)), ("delete", "some-id")):
+        result = run(*args)
+        where = elsewhere if str(elsewhere) in args else run.store
+        assert result.exit_code == 1, args
+        assert result.stderr.strip() == f"error: no index at {where}: run `newsdesk ingest ARTICLES --store {where}` first"
+        assert result.stdout == ""
+    assert [p.name for p in elsewhere.iterdir()] == ["cat.jpg"]  # nothing created there
+    assert not run.store.exists()
+
+
+def test_a_filter_that_matches_no_article_says_so(run: Any) -> None:
+    run("ingest", str(EXAMPLES))
+    result = run("ask", "--outlet", "Daily Planet", STORM_Q)
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "No article matches the filters (from outlet 'Daily Planet'): loosen or remove them."
+    body = json.loads(run("ask", "--json", "--after", "2030-01-01", "--outlet", "harbor gazette", STORM_Q).stdout)
+    assert body["abstained"] is True and body["citations"] == []
+    assert body["answer"] == ("No article matches the filters (from outlet 'harbor gazette', published on or after "
+                              "2030-01-01): loosen or remove them.")
+    # With an article to look at, an unanswerable question still gets the usual abstention.
+    empty = build_service(Settings(store=run.store, embedder="hash", abstain_threshold=2.0, similar_enough=2.0))
+    assert empty.ask(Query(STORM_Q, filters=Filters(outlet="Harbor Gazette"))).text == ABSTAIN_TEXT
+
+
+def test_ask_on_an_empty_index_abstains(run: Any) -> None:
+    record = {"id": "gone", "text": "A story that is deleted again."}
+    run("ingest", "-", input=json.dumps(record) + "\n")
+    assert run("delete", "gone").exit_code == 0
     result = run("ask", STORM_Q)
     assert result.exit_code == 0 and result.stdout.strip() == ABSTAIN_TEXT
     body = json.loads(run("ask", "--json", STORM_Q).stdout)
     assert body["abstained"] is True and body["citations"] == []
     assert run("stats").stdout.strip() == "articles 0, chunks 0, sentences 0"
+
+
+def test_stats_check_finds_orphan_rows(run: Any) -> None:
+    from newsdesk.adapters.chroma_store import ChromaStore, connect
+
+    run("ingest", str(EXAMPLES))
+    clean = json.loads(run("stats", "--check", "--json").stdout)
+    assert clean["check"] == {"rows": clean["chunks"] + clean["sentences"], "orphans": [], "missing": []}
+    store = ChromaStore(connect(path=run.store), folder=run.store)
+    store._sentences.upsert(ids=["ghost:0123456789abcdef:s0"], embeddings=[[0.0] * 384],
+                            metadatas=[{"article_id": "ghost", "version": "0123456789abcdef"}])
+    store.client.close()
+    result = run("stats", "--check")
+    assert result.exit_code == 1
+    assert "check: " in result.stdout and "1 orphan, 0 missing" in result.stdout
+    assert "  ghost:0123456789abcdef:s0" in result.stdout
 
 
 def test_delete(run: Any) -> None:
@@ -151,7 +207,7 @@ def test_store_option_wins_over_the_environment(run: Any, tmp_path: Path) -> Non
     other = tmp_path / "other"
     assert run("ingest", "--store", str(other), str(EXAMPLES / "regional-wire.jsonl")).exit_code == 0
     assert run("stats", "--store", str(other)).stdout.startswith("articles 2,")
-    assert run("stats").stdout.startswith("articles 0,")
+    assert "no index at" in run("stats").stderr
 
 
 def test_bad_setting_exits_2_naming_the_variable(run: Any) -> None:

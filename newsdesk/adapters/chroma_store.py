@@ -9,6 +9,7 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +23,17 @@ log = logging.getLogger(__name__)
 ARTICLES, CHUNKS, SENTENCES = "newsdesk_articles", "newsdesk_chunks", "newsdesk_sentences"
 PAGE = 2000
 RECENT_ROWS = 64  # article rows kept from the last few `articles` calls
+DATABASE = "chroma.sqlite3"  # an embedded index's main file: no such file, no index
+WRITING = "writing"  # the articles collection's metadata names the article a write is changing
+
+
+def has_index(path: Path) -> bool:
+    """Whether `path` holds an embedded Chroma index (opening one that does not would create it)."""
+    return (path / DATABASE).is_file()
+
+
+def no_index(path: Path) -> StoreUnavailable:
+    return StoreUnavailable(f"no index at {path}: run `newsdesk ingest ARTICLES --store {path}` first")
 
 
 def preload() -> None:
@@ -51,17 +63,42 @@ def connect(path: Path | None = None, url: str | None = None) -> Any:
         raise StoreUnavailable(f"cannot open the Chroma index at {where}: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class Consistency:
+    """Rows that should not be there (orphans of a version no article row points at) and rows that are missing."""
+
+    rows: int
+    orphans: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.orphans and not self.missing
+
+
 class ChromaStore:
-    def __init__(self, client: Any, folder: Path | None = None) -> None:
-        """`folder`: the embedded index's folder, where derived data is kept beside Chroma's files."""
+    def __init__(self, client: Any, folder: Path | None = None, create: bool = True) -> None:
+        """`folder`: the embedded index's folder, where derived data is kept beside Chroma's files.
+        With `create` False, a client without the Newsdesk collections is no index (StoreUnavailable)."""
         self.client = client
         self.folder = folder
         self._recent: OrderedDict[str, tuple[str, str, Mapping[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
+        self._open(create)
+        self._seen = self._disk_state()
+
+    def _open(self, create: bool = True) -> None:
         try:
+            if not create:
+                existing = {getattr(c, "name", c) for c in self.client.list_collections()}
+                if not {ARTICLES, CHUNKS, SENTENCES} <= existing:
+                    raise no_index(self.folder) if self.folder else StoreUnavailable(
+                        "the Chroma server holds no Newsdesk index: run `newsdesk ingest` against it first")
             self._articles = self._collection(ARTICLES)
             self._chunks = self._collection(CHUNKS)
             self._sentences = self._collection(SENTENCES)
+        except StoreUnavailable:
+            raise
         except Exception as exc:
             raise StoreUnavailable(f"cannot open the Newsdesk collections: {exc}") from exc
 
@@ -70,6 +107,72 @@ class ChromaStore:
         return self.client.get_or_create_collection(
             name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
+
+    # -- several processes on one folder (see newsdesk.index.lock) ------------------------------
+    def _disk_state(self) -> tuple[tuple[int, int, int], ...]:
+        """Changes when any process writes the embedded index (its SQLite file and write-ahead log)."""
+        if self.folder is None:
+            return ()
+        out = []
+        for name in (DATABASE, DATABASE + "-wal"):
+            try:
+                st = (self.folder / name).stat()
+                out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                out.append((0, 0, 0))
+        return tuple(out)
+
+    def begin_write(self) -> None:
+        """With the writer lock held: reopen if another process wrote since this client looked (embedded Chroma
+        keeps vector indexes in memory and never sees their changes), then finish an interrupted write."""
+        if self.folder is not None and self._disk_state() != self._seen:
+            log.info("index changed on disk, reopening folder=%s", self.folder)
+            self.reopen()
+        self.recover()
+
+    def end_write(self) -> None:
+        self._seen = self._disk_state()
+
+    def reopen(self) -> None:
+        """A new client on the same folder; queries already running finish on the old one."""
+        assert self.folder is not None
+        self.client = _fresh_client(self.client, self.folder)
+        self._open()
+        with self._lock:
+            self._recent.clear()
+
+    def recover(self) -> str | None:
+        """Remove the rows a killed write left behind; returns the article it was writing, if any."""
+        pending = (self._articles_metadata()).get(WRITING)
+        if not pending:
+            return None
+        article_id = str(pending)
+        version = self.version_of(article_id)
+        where: dict[str, Any] = {"article_id": article_id}
+        if version is not None:
+            where = {"$and": [where, {"version": {"$ne": version}}]}
+        self._chunks.delete(where=where)
+        self._sentences.delete(where=where)
+        self._bump()
+        log.warning("finished an interrupted write article_id=%s", article_id)
+        return article_id
+
+    def check(self) -> Consistency:
+        """Every chunk and sentence row against the article rows: orphans and missing rows (reads every id)."""
+        expected: set[str] = set()
+        for article_id, meta in self._pages(self._articles, ["metadatas"], lambda g, j: g["metadatas"][j]):
+            prefix = f"{article_id}:{str(meta['version'])[:16]}"
+            expected.update(f"{prefix}:c{i}" for i in range(int(meta.get("chunks", 0))))
+            expected.update(f"{prefix}:s{i}" for i in range(int(meta.get("sentences", 0))))
+        found = {row_id for c in (self._chunks, self._sentences) for row_id, _ in self._pages(c, [], lambda g, j: None)}
+        return Consistency(len(found), tuple(sorted(found - expected)), tuple(sorted(expected - found)))
+
+    def _articles_metadata(self) -> Mapping[str, Any]:
+        return self.client.get_collection(ARTICLES).metadata or {}
+
+    def _mark(self, article_id: str) -> None:
+        """Name the article about to change; `_bump` clears it. A write killed in between is finished by `recover`."""
+        self._articles.modify(metadata={"revision": uuid.uuid4().hex, WRITING: article_id})
 
     def warm(self) -> None:
         """Load each collection's files now, all at once (Chroma reads them on first use, one query at a
@@ -95,6 +198,7 @@ class ChromaStore:
 
     def write(self, indexed: IndexedArticle) -> None:
         article, version = indexed.article, indexed.version
+        self._mark(article.id)
         base = _filter_fields(article)
         provenance = {k: v for k, v in _provenance(article).items() if v is not None}
         # New-version rows first; they stay invisible until the article row points at their version.
@@ -127,6 +231,8 @@ class ChromaStore:
 
     def delete(self, article_id: str) -> bool:
         found = bool(self._articles.get(ids=[article_id], include=[])["ids"])
+        if found:
+            self._mark(article_id)
         self._articles.delete(ids=[article_id])  # hides the article at once
         self._chunks.delete(where={"article_id": article_id})
         self._sentences.delete(where={"article_id": article_id})
@@ -237,8 +343,7 @@ class ChromaStore:
         return self.folder
 
     def revision(self) -> str:
-        meta = self.client.get_collection(ARTICLES).metadata or {}
-        return str(meta.get("revision", "0"))
+        return str(self._articles_metadata().get("revision", "0"))
 
     def _bump(self) -> None:
         self._articles.modify(metadata={"revision": uuid.uuid4().hex})
@@ -251,6 +356,16 @@ class ChromaStore:
             sentences=sum(int(m.get("sentences", 0)) for m in metas),
             outlets=dict(Counter(str(m.get("outlet") or "(unknown)") for m in metas)),
         )
+
+
+def _fresh_client(old: Any, path: Path) -> Any:
+    """Chroma shares one in-memory system per folder in a process; closing ours lets the next client load the
+    folder afresh (if nothing else in this process holds it open)."""
+    try:
+        old.close()
+    except Exception as exc:  # an old client that cannot close still leaves the new one usable
+        log.warning("closing the old Chroma client failed error=%s", exc)
+    return connect(path=path)
 
 
 def _hit(row_id: str, score: float) -> Hit:
