@@ -132,7 +132,8 @@ def record_answer(answer: Answer, store: object | None = None, channel: str = "s
 # -- one invocation ----------------------------------------------------------------------------------
 def _begin(route: str, event: Event, context: Any) -> dict[str, Any]:
     global _metrics, _cold
-    request = (event.get("requestContext") or {}) if isinstance(event, dict) else {}
+    request = event.get("requestContext") if isinstance(event, dict) else None
+    request = request if isinstance(request, dict) else {}  # a malformed event still gets its 400, not a crash here
     keys = {"request_id": request.get("requestId") or getattr(context, "aws_request_id", None) or "-",
             "function_request_id": getattr(context, "aws_request_id", None), "route": route, "cold_start": _cold}
     _cold = False

@@ -29,6 +29,17 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
     raise OSError(f"network access blocked in tests: {address!r}")
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The reliability suite's counts (tests/reliability_counts.py): cases tried and how each ended."""
+    from tests.reliability_counts import summary_lines
+
+    lines = summary_lines()
+    if lines:
+        terminalreporter.write_sep("-", "reliability counts")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests may talk to servers they start on loopback, nothing else."""

@@ -18,6 +18,7 @@ from newsdesk.errors import BadRequest
 from newsdesk.models import Answer, Citation, Query
 from newsdesk.service import Service
 from tests.conftest import EVENTS
+from tests.reliability_counts import record, status_class
 
 CONTENTLESS = [".", "*", "\\", '"', "\u0000", "\u200b", "\ufeff", "...", " . ", "?!", "\u200b\u200b"]
 
@@ -34,6 +35,7 @@ def chat_event(body: Any = None, *, b64: bool = False, **changes: Any) -> dict[s
 def call(event: Any, service: Service) -> tuple[int, dict[str, Any]]:
     """handle_chat must never raise, and always answer JSON whose errors say what to fix."""
     response = handle_chat(event, lambda: service)
+    record("handler.chat (listed hostile cases)", status_class(response["statusCode"]))
     assert response["headers"]["content-type"] == "application/json"
     response["body"].encode("utf-8")  # a lone surrogate in a reply would break the Lambda runtime and the local server
     body = json.loads(response["body"])
@@ -232,9 +234,11 @@ class _Entry:
         return self.response
 
 
-def slack_event(body: Any = "", **changes: Any) -> dict[str, Any]:
+def slack_event(body: Any = "", form: bool = False, **changes: Any) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / "slack_apigw_http.json").read_text(encoding="utf-8"))
     event["body"] = body
+    if form:  # slash commands and interactive payloads
+        event["headers"]["content-type"] = "application/x-www-form-urlencoded"
     event.update(changes)
     return event
 
@@ -254,6 +258,16 @@ def slack_event(body: Any = "", **changes: Any) -> dict[str, Any]:
         (lambda: slack_event('{"a":' + "[" * 5000 + "]" * 5000 + "}"), 400, "nested"),
         (lambda: slack_event('{"type":"event_callback","n":' + "9" * 5000 + "}"), 400, "digits"),
         (lambda: slack_event('{"type":"event_callback","event":5}'), 400, "'event'"),
+        # bolt reads these before it checks the signature: anyone could send them
+        (lambda: slack_event('{"type":"event_callback","event":null}'), 400, "'event'"),
+        (lambda: slack_event('{"type":"event_callback","authorizations":true}'), 400, "'authorizations'"),
+        (lambda: slack_event('{"authorizations":[5]}'), 400, "'authorizations.0'"),
+        (lambda: slack_event('{"event":{"type":"message","subtype":["x"]}}'), 400, "'event.subtype'"),
+        (lambda: slack_event("command=%2Fask&authorizations=x", form=True), 400, "'authorizations'"),
+        (lambda: slack_event("payload=%5B1%5D", form=True), 400, "JSON object"),
+        (lambda: slack_event("payload=%7Bbad", form=True), 400, "not valid JSON"),
+        (lambda: slack_event("[1, 2]"), 400, "JSON object"),
+        (lambda: slack_event("command=%2Fask&text=hi"), 400, "not valid JSON"),  # the sample's content-type is JSON
         (lambda: slack_event("x" * 2_000_000), 400, "larger than"),
         (lambda: {**slack_event("{}"), "rawPath": "/chat", "routeKey": "$default"}, 404, "/slack/events"),
         (lambda: {**slack_event("{}"), "requestContext": {"http": {"method": "GET", "path": "/slack/events"}}}, 405, "POST"),
@@ -290,7 +304,7 @@ def test_good_slack_events_pass_through_unchanged() -> None:
     assert handle_slack(event, None, lambda: entry) == {"statusCode": 200, "body": "challenge-x",
                                                         "headers": {"content-type": "text/plain"}}
     assert entry.seen[0]["body"] == event["body"] and entry.seen[0]["headers"] == event["headers"]
-    lazy = {**slack_event("command=%2Fask&text=hi"), "method": "NONE"}  # bolt's own lazy re-invocation
+    lazy = {**slack_event("command=%2Fask&text=hi", form=True), "method": "NONE"}  # bolt's own lazy re-invocation
     lazy["headers"] = {**lazy["headers"], "x-slack-bolt-lazy-only": "1", "x-slack-bolt-lazy-function-name": "answer"}
     assert handle_slack(lazy, None, lambda: entry)["statusCode"] == 200
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from newsdesk.api.gateway import Envelope, body_text, envelope, parse_json
 from newsdesk.api.request_models import parse_query
+from newsdesk.api.slack_events import check_slack_body
 from newsdesk.errors import (
     BadRequest,
     ConfigError,
@@ -85,8 +86,7 @@ def handle_slack(event: dict[str, Any], context: Any, get_entry: Callable[[], Sl
     try:
         _route(envelope(event), "/slack/events", "Slack POSTs its events to /slack/events")
         raw = body_text(event, MAX_SLACK_BODY_BYTES)
-        if raw.lstrip().startswith(("{", "[")):  # Events API JSON; slash commands are form-encoded
-            _check_slack_envelope(parse_json(raw))
+        check_slack_body(raw, event.get("headers") or {})
         # A copy: bolt adds headers to what it gets, and re-invokes the function with it for lazy work.
         clean = {**event, "body": raw, "isBase64Encoded": False, "headers": dict(event.get("headers") or {})}
         response = get_entry().handle(clean, context)
@@ -106,12 +106,6 @@ def _route(request: Envelope, path: str, hint: str) -> None:
         raise NotFound(f"no route {given[:100] or '(empty)'!r}: {hint}")
     if request.method != "POST":
         raise MethodNotAllowed(f"{request.method[:20] or 'this method'!r} is not allowed on {path}: use POST")
-
-
-def _check_slack_envelope(body: Any) -> None:
-    """What bolt's middleware takes for granted in a signed body (Slack always sends these as objects)."""
-    if isinstance(body, Mapping) and "event" in body and not isinstance(body["event"], Mapping):
-        raise BadRequest("'event' must be an object in a Slack Events API callback")
 
 
 def _slack_reply(response: Any) -> dict[str, Any]:

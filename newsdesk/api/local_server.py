@@ -46,8 +46,10 @@ class _Handler(BaseHTTPRequestHandler):
     chat: Chat
     read_timeout: float = DEFAULTS.serve_read_timeout_seconds
     default_request_version = "HTTP/1.0"  # so even a garbled request line gets a status line and headers
+    _replied = False
 
     def handle_one_request(self) -> None:
+        self._replied = False
         try:
             self.raw_requestline = self.rfile.readline(MAX_REQUEST_BYTES + 1)
             if not self.raw_requestline:  # the client closed without a request: nobody to answer
@@ -57,7 +59,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
                 self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "the request line is too long")
                 return
-            if not self.parse_request():  # it has sent its error reply
+            if not self.parse_request():
+                if not self._replied:  # a blank request line: parse_request gives up without a word
+                    self.send_error(HTTPStatus.BAD_REQUEST, "the request line is empty")
                 return
             if self.command not in METHODS:
                 self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"method {self.command[:20]!r} is not supported: "
@@ -71,6 +75,23 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client went away: nobody to answer
         finally:
             self.close_connection = True
+
+    def finish(self) -> None:
+        """Close gently: a client still sending (a body we refused) would get a reset that can destroy our reply
+        in flight, so stop writing, then read and drop what it still sends, briefly, before closing."""
+        super().finish()
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + min(1.0, self.read_timeout)
+            drained = 0
+            while drained < 4 * MAX_REQUEST_BYTES and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(65_536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:
+            pass
 
     def _serve(self) -> None:
         if self.headers.get("transfer-encoding"):
@@ -130,6 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, response: dict[str, Any]) -> None:
         payload = str(response.get("body", "")).encode("utf-8", "replace")
+        self._replied = True
         try:
             self.send_response(int(response["statusCode"]))
             for key, value in (response.get("headers") or {}).items():
