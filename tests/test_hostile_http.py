@@ -84,6 +84,32 @@ def test_hostile_bodies_get_a_400_that_says_what_to_fix(loaded_fake_service: Ser
     assert words in body["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("chat_lone_surrogate", "unpaired surrogate"), ("chat_contentless_question", "no words"),
+     ("chat_huge_number", "too many digits"), ("chat_deeply_nested", "nested too deeply"),
+     ("chat_surrogate_outlet", "filter 'outlet' contains an unpaired surrogate")],
+)
+def test_hostile_sample_events(loaded_fake_service: Service, name: str, words: str) -> None:
+    """The issue's cases as API Gateway sample events (tests/events/), as `sam local invoke` would send them."""
+    event = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    status, body = call(event, loaded_fake_service)
+    assert status == 400 and words in body["error"]["message"], body
+
+
+def test_cli_ask_refuses_contentless_and_broken_questions(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from newsdesk.cli import cli
+    from tests.conftest import EXAMPLES
+
+    env = {"NEWSDESK_STORE": str(tmp_path / "store"), "NEWSDESK_EMBEDDER": "hash"}
+    assert CliRunner().invoke(cli, ["ingest", str(EXAMPLES)], env=env).exit_code == 0
+    for question, words in ((".", "no words"), ("\u200b", "no words"), ("What \udcff happened?", "surrogate")):
+        result = CliRunner().invoke(cli, ["ask", question], env=env)
+        assert result.exit_code == 2 and words in result.stderr, result.output
+
+
 @pytest.mark.parametrize("question", CONTENTLESS)
 def test_contentless_questions_are_refused(loaded_fake_service: Service, question: str) -> None:
     status, body = call(chat_event(json.dumps({"question": question})), loaded_fake_service)
