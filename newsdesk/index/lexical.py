@@ -28,7 +28,8 @@ STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
     "where", "which", "why", "how", "many", "much",
 }
 # The saved index: a JSON pointer (replaced atomically) naming a folder that holds bm25s' own files (.npy and
-# JSON) and our per-article metadata (JSON). Nothing is unpickled; an old pickle is never opened, only deleted.
+# JSON), our per-article metadata (JSON) and IDF weights (.npy). Nothing is unpickled; an old pickle is never
+# opened, only deleted.
 CACHE_FILE, CACHE_FORMAT = "newsdesk-lexical.json", 2
 CACHE_FOLDER = re.compile(r"newsdesk-lexical-[0-9a-f]{12}")
 ARTICLES_FILE, IDF_FILE = "newsdesk-articles.json", "newsdesk-idf.npy"
