@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import re
@@ -50,12 +51,24 @@ def load_paths(paths: Iterable[str]) -> Iterator[Loaded]:
 
 def load_stdin() -> Iterator[Loaded]:
     stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        text = sys.stdin.read()
+        yield from parse_jsonl(text, "<stdin>") if text.lstrip().startswith("{") else [parse_text(text, "<stdin>")]
+        return
     # Bytes, not text mode: text mode would turn CRLF into LF and the offsets would no longer match.
-    text = stream.read().decode("utf-8-sig") if stream is not None else sys.stdin.read()
-    if text.lstrip().startswith("{"):
-        yield from parse_jsonl(text, "<stdin>")
+    head: list[bytes] = []
+    for line in stream:
+        head.append(line)
+        if line.strip():
+            break
+    if b"".join(head).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        # JSONL is read a line at a time, so a long stream never sits in memory whole. A bad byte becomes a
+        # lone surrogate, which fails only its own line.
+        lines = (line.decode("utf-8-sig" if n == 0 else "utf-8", "surrogateescape").removesuffix("\n")
+                 for n, line in enumerate(itertools.chain(head, stream)))
+        yield from parse_jsonl(lines, "<stdin>")
     else:
-        yield parse_text(text, "<stdin>")
+        yield parse_text((b"".join(head) + stream.read()).decode("utf-8-sig"), "<stdin>")
 
 
 def load_file(path: Path) -> Iterator[Loaded]:
@@ -77,10 +90,11 @@ def load_file(path: Path) -> Iterator[Loaded]:
         yield parse_text(raw, str(path), default_title=path.stem.replace("-", " ").replace("_", " "))
 
 
-def parse_jsonl(raw: str, source: str) -> Iterator[Loaded]:
+def parse_jsonl(raw: str | Iterable[str], source: str) -> Iterator[Loaded]:
+    """`raw`: the whole text, or its lines without their line breaks."""
     first_line: dict[str, int] = {}
     # split("\n"), not splitlines(): JSON strings may hold raw U+2028/U+0085, which splitlines() breaks on.
-    for number, line in enumerate(raw.split("\n"), start=1):
+    for number, line in enumerate(raw.split("\n") if isinstance(raw, str) else raw, start=1):
         if not line.strip():
             continue
         try:

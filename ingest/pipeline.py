@@ -3,152 +3,144 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 from newsdesk.ingest.chunk import make_chunks
 from newsdesk.ingest.load import Loaded
 from newsdesk.ingest.sentences import split_sentences
+from newsdesk.ingest.writer import Batch, IngestReport, Writer
 
-from newsdesk.errors import ArticleError, NewsdeskError
-from newsdesk.models import Article, IndexedArticle, Matrix, Sentence
+from newsdesk.errors import ArticleError
+from newsdesk.models import Article, Chunk, IndexedArticle, Matrix, Sentence
 from newsdesk.ports import Embedder, VectorStore
-from newsdesk.settings import DEFAULTS
-
-BATCH_ARTICLES = 16
-
-
-@dataclass
-class IngestReport:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    chunks: int = 0
-    seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
-    article_ids: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (
-            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"failed {self.failed}, chunks {self.chunks}, {self.seconds:.1f} s"
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "failed": self.failed,
-            "chunks": self.chunks,
-            "seconds": round(self.seconds, 2),
-            "errors": self.errors,
-        }
+from newsdesk.settings import DEFAULTS, Settings
 
 
 @dataclass(frozen=True)
 class ChunkConfig:
-    """Chunk size and overlap in sentences; the defaults are the settings object's."""
+    """How articles are cut and embedded; the defaults are the settings object's."""
 
     sentences: int = DEFAULTS.chunk_sentences
     overlap: int = DEFAULTS.chunk_overlap
+    # "sentence-mean": a chunk's vector is the mean direction of its sentences' (and the title's) vectors,
+    # so the encoder sees each token once; "encoded": the encoder reads each chunk's text as well.
+    chunk_vectors: str = DEFAULTS.chunk_vectors
+    batch_articles: int = DEFAULTS.ingest_batch_articles
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChunkConfig:
+        return cls(settings.chunk_sentences, settings.chunk_overlap, settings.chunk_vectors,
+                   settings.ingest_batch_articles)
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """An article split for indexing, before its vectors exist."""
+
+    article: Article
+    version: str
+    old_version: str | None
+    sentences: tuple[Sentence, ...]
+    chunks: tuple[Chunk, ...]
 
 
 class Ingestor:
-    """Splits, chunks, embeds and writes articles, one article version at a time."""
+    """Splits, chunks and embeds articles a batch at a time, while a writer thread stores the previous batch.
+
+    Memory holds at most the batch being embedded and two waiting for the store, whatever the input's size.
+    """
 
     def __init__(self, embedder: Embedder, store: VectorStore, config: ChunkConfig) -> None:
         self.embedder = embedder
         self.store = store
         self.config = config
         self.salt = f"{embedder.name}|{config.sentences}|{config.overlap}"
+        if config.chunk_vectors != "encoded":  # the vectors differ: an index made the other way is re-indexed
+            self.salt += f"|{config.chunk_vectors}"
 
     def run(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport:
+        """Ingest everything; Ctrl-C stops after the batches already embedded are stored (report.interrupted)."""
         report = IngestReport()
         started = time.perf_counter()
-        pending: list[Article] = []
+        writer = Writer(self.store, report, progress)
+        try:
+            for items_in_batch in self._batches(items):
+                writer.put(self._index(items_in_batch))
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            writer.close()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _batches(self, items: Iterable[Loaded]) -> Iterator[list[Loaded]]:
+        batch: list[Loaded] = []
         seen: set[str] = set()
         for item in items:
             if isinstance(item, Article) and item.id in seen:
                 # Two versions of one id in a run would overwrite each other and never settle as unchanged.
                 item = ArticleError(f"duplicate article id {item.id!r} in this run: only the first was ingested")
-            if isinstance(item, ArticleError):
-                report.failed += 1
-                report.errors.append(str(item))
-            else:
+            elif isinstance(item, Article):
                 seen.add(item.id)
-                pending.append(item)
-            if len(pending) >= BATCH_ARTICLES:
-                self._flush(pending, report, progress)
-                pending = []
-            elif isinstance(item, ArticleError) and progress:
-                progress(1)
-        self._flush(pending, report, progress)
-        report.seconds = time.perf_counter() - started
-        return report
+            batch.append(item)
+            if len(batch) >= self.config.batch_articles:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
-    def _flush(self, articles: list[Article], report: IngestReport, progress: Callable[[int], None] | None) -> None:
-        todo: list[tuple[Article, str, str | None]] = []
-        for article in articles:
-            version = article.fingerprint(self.salt)
-            old = self.store.version_of(article.id)
-            if old == version:
-                report.unchanged += 1
-                report.article_ids.append(article.id)
-            else:
-                todo.append((article, version, old))
-        for (article, _version, old), indexed in zip(todo, self._index(todo), strict=True):
-            if not indexed.sentences:
-                report.failed += 1
-                report.errors.append(f"{article.id}: no sentences found in the article text")
-                continue
-            try:
-                self.store.write(indexed)
-            except NewsdeskError as exc:
-                report.failed += 1
-                report.errors.append(f"{article.id}: {exc}")
-                continue
-            report.chunks += len(indexed.chunks)
-            report.article_ids.append(article.id)
-            if old is None:
-                report.added += 1
-            else:
-                report.updated += 1
-        if progress:
-            progress(len(articles))
-
-    def _index(self, todo: list[tuple[Article, str, str | None]]) -> list[IndexedArticle]:
-        """Split and chunk every article, then embed all their texts in one batched call."""
-        parts = []
-        texts: list[str] = []
-        for article, _, _ in todo:
-            sentences = _without_title(split_sentences(article.id, article.text), article.title)
-            chunks = make_chunks(article.text, sentences, self.config.sentences, self.config.overlap)
-            parts.append((sentences, chunks))
-            texts.extend(s.text for s in sentences)
-            texts.extend(_chunk_input(article, c.text) for c in chunks)
-        vectors = self.embedder.embed(texts) if texts else np.zeros((0, self.embedder.dimension), np.float32)
+    def _cut(self, items: list[Loaded], batch: Batch) -> list[_Cut]:
+        """The changed articles of a batch, split and chunked; unchanged and bad ones go into `batch`."""
         out = []
-        cursor = 0
-        for (article, version, _), (sentences, chunks) in zip(todo, parts, strict=True):
-            sentence_vectors = vectors[cursor : cursor + len(sentences)]
-            cursor += len(sentences)
-            chunk_vectors = vectors[cursor : cursor + len(chunks)]
-            cursor += len(chunks)
-            out.append(
-                IndexedArticle(
-                    article=article,
-                    version=version,
-                    sentences=sentences,
-                    sentence_vectors=sentence_vectors,
-                    chunks=chunks,
-                    chunk_vectors=chunk_vectors,
-                    article_vector=_mean_direction(chunk_vectors),
-                )
-            )
+        for item in items:
+            if isinstance(item, ArticleError):
+                batch.errors.append(str(item))
+                continue
+            version = item.fingerprint(self.salt)
+            old = self.store.version_of(item.id)
+            if old == version:
+                batch.unchanged.append(item.id)
+                continue
+            sentences = _without_title(split_sentences(item.id, item.text), item.title)
+            if not sentences:
+                batch.errors.append(f"{item.id}: no sentences found in the article text")
+                continue
+            chunks = make_chunks(item.text, sentences, self.config.sentences, self.config.overlap)
+            out.append(_Cut(item, version, old, sentences, chunks))
         return out
+
+    def _index(self, items: list[Loaded]) -> Batch:
+        """Cut the batch's changed articles, embed all their texts in one call, give each article its vectors."""
+        batch = Batch([], size=len(items))
+        cuts = self._cut(items, batch)
+        encoded = self.config.chunk_vectors == "encoded"
+        texts: list[str] = []
+        for cut in cuts:
+            texts.extend(s.text for s in cut.sentences)
+            if encoded:
+                texts.extend(_chunk_input(cut.article, c.text) for c in cut.chunks)
+            elif cut.article.title:
+                texts.append(cut.article.title)
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, self.embedder.dimension), np.float32)
+        cursor = 0
+        for cut in cuts:
+            sentence_vectors = vectors[cursor : cursor + len(cut.sentences)]
+            cursor += len(cut.sentences)
+            if encoded:
+                chunk_vectors = vectors[cursor : cursor + len(cut.chunks)]
+                cursor += len(cut.chunks)
+            else:
+                title = vectors[cursor : cursor + 1] if cut.article.title else vectors[:0]
+                cursor += len(title)
+                chunk_vectors = _chunk_means(cut.sentences, cut.chunks, sentence_vectors, title)
+            indexed = IndexedArticle(
+                article=cut.article, version=cut.version, sentences=cut.sentences, sentence_vectors=sentence_vectors,
+                chunks=cut.chunks, chunk_vectors=chunk_vectors, article_vector=_mean_direction(chunk_vectors),
+            )
+            batch.indexed.append((indexed, cut.old_version))
+        return batch
 
 
 def _without_title(sentences: tuple[Sentence, ...], title: str | None) -> tuple[Sentence, ...]:
@@ -161,8 +153,20 @@ def _without_title(sentences: tuple[Sentence, ...], title: str | None) -> tuple[
 
 
 def _chunk_input(article: Article, text: str) -> str:
-    """What the chunk embedding sees: the title gives a chunk its topic."""
+    """What an encoded chunk embedding sees: the title gives a chunk its topic."""
     return f"{article.title}\n{text}" if article.title else text
+
+
+def _chunk_means(sentences: tuple[Sentence, ...], chunks: tuple[Chunk, ...], sentence_vectors: Matrix,
+                 title: Matrix) -> Matrix:
+    """Each chunk's vector: the mean direction of its sentences' vectors and the title's (its topic)."""
+    first = {s.start: s.index for s in sentences}
+    out = np.zeros((len(chunks), sentence_vectors.shape[1]), np.float32)
+    for row, chunk in enumerate(chunks):
+        begin = first[chunk.start]
+        members = sentence_vectors[begin : begin + len(chunk.sentence_spans)]
+        out[row] = _mean_direction(np.concatenate([members, title]))
+    return out
 
 
 def _mean_direction(vectors: Matrix) -> Matrix:

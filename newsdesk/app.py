@@ -29,13 +29,23 @@ def build_embedder(settings: Settings) -> Embedder:
         from newsdesk.adapters.hash_embedder import HashEmbedder
 
         return HashEmbedder()
-    if settings.embedder == "onnx":
+    if settings.embedder == "onnx" or (settings.embedder == "auto" and onnx_ready(settings)):
         from newsdesk.adapters.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder(settings.onnx_dir)
+        return OnnxEmbedder(settings.onnx_dir, threads=settings.onnx_threads, int8=settings.onnx_int8)
     from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
+
+
+def onnx_ready(settings: Settings) -> bool:
+    """Whether the ONNX export exists and onnxruntime is installed: "auto" then uses it (same vectors, no torch,
+    several times faster to load and to embed; docs/ingest-speed.md)."""
+    import importlib.util
+
+    from newsdesk.adapters.onnx_embedder import has_export
+
+    return has_export(settings.onnx_dir, settings.onnx_int8) and importlib.util.find_spec("onnxruntime") is not None
 
 
 def build_store(settings: Settings) -> VectorStore:
@@ -112,7 +122,7 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
         store=store,
         writer=writer,
         config=AnswerConfig.from_settings(settings),
-        chunking=ChunkConfig(settings.chunk_sentences, settings.chunk_overlap),
+        chunking=ChunkConfig.from_settings(settings),
         generators=build_generators(settings),
         default_answerer=settings.answerer,
         allow_answerer_override=settings.allow_answerer_override,

@@ -21,8 +21,16 @@ class Settings:
     s3_endpoint_url: str | None = None
     manifest_check_seconds: float = 30.0
     snapshot_dir: Path | None = None  # where S3 snapshots are unpacked; default <system temp dir>/newsdesk
-    onnx_dir: Path | None = None  # the `newsdesk export-onnx` output used by NEWSDESK_EMBEDDER=onnx
-    embedder: str = "sentence-transformers"  # or "onnx" or "hash" (tests only)
+    onnx_dir: Path | None = None  # the `newsdesk export-onnx` output; default ~/.cache/newsdesk/onnx-all-MiniLM-L6-v2
+    # "auto": the ONNX export on onnxruntime when it has been made (same vectors, no torch), otherwise
+    # sentence-transformers; or "sentence-transformers", "onnx", "hash" (tests only).
+    embedder: str = "auto"
+    onnx_threads: int = 0  # onnxruntime intra-op threads; 0: one per core
+    onnx_int8: bool = False  # the int8 export: faster, vectors slightly off (docs/ingest-speed.md)
+    # "sentence-mean": a chunk's vector is the mean direction of its sentences' (and title's) vectors, so the
+    # encoder reads each token once; "encoded": the encoder also reads every chunk (about twice the work).
+    chunk_vectors: str = "sentence-mean"
+    ingest_batch_articles: int = 64  # articles embedded together; an ingest holds about three batches
     chunk_sentences: int = 5
     chunk_overlap: int = 1
     max_sentence_chars: int = 1000  # longer runs without a sentence break are split at clauses, lines or spaces
@@ -71,8 +79,13 @@ class Settings:
             raise ConfigError(f"{PREFIX}MAX_SENTENCE_CHARS must be at least 100, got {self.max_sentence_chars}")
         if self.serve_read_timeout_seconds <= 0:
             raise ConfigError(f"{PREFIX}SERVE_READ_TIMEOUT_SECONDS must be > 0, got {self.serve_read_timeout_seconds}")
-        if self.embedder not in {"sentence-transformers", "onnx", "hash"}:
-            raise ConfigError(f"{PREFIX}EMBEDDER must be sentence-transformers, onnx or hash, got {self.embedder!r}")
+        if self.embedder not in {"auto", "sentence-transformers", "onnx", "hash"}:
+            raise ConfigError(
+                f"{PREFIX}EMBEDDER must be auto, sentence-transformers, onnx or hash, got {self.embedder!r}")
+        if self.chunk_vectors not in {"sentence-mean", "encoded"}:
+            raise ConfigError(f"{PREFIX}CHUNK_VECTORS must be sentence-mean or encoded, got {self.chunk_vectors!r}")
+        if self.ingest_batch_articles < 1 or self.onnx_threads < 0:
+            raise ConfigError(f"{PREFIX}INGEST_BATCH_ARTICLES must be at least 1 and {PREFIX}ONNX_THREADS at least 0")
         if self.answerer not in {"extractive", "bedrock"}:
             raise ConfigError(f"{PREFIX}ANSWERER must be extractive or bedrock, got {self.answerer!r}")
         if self.answerer == "bedrock" and not self.bedrock_model_id:

@@ -15,7 +15,7 @@ def test_defaults_without_any_variable() -> None:
     assert s == Settings()
     assert s.store == Path(".newsdesk")
     assert (s.embedder, s.chunk_sentences, s.chunk_overlap, s.citations, s.max_k, s.max_question_chars) == (
-        "sentence-transformers", 5, 1, 3, 10, 1000,
+        "auto", 5, 1, 3, 10, 1000,
     )
     assert s.chroma_url is None and s.answerer == "extractive"
 

