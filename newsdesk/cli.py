@@ -172,6 +172,8 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(answer.text)
+    if answer.conflict_note:  # differing figures, newest first
+        click.echo(answer.conflict_note)
     for c in answer.citations:
         where = ", ".join(x for x in (c.outlet, c.published_at) if x)
         click.echo(f"  [{c.n}] {c.title or c.article_id}" + (f" ({where})" if where else ""))

@@ -176,6 +176,32 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One article's figure for something, in its cited sentence's own words."""
+
+    n: int  # the citation that holds it
+    value: str  # verbatim from that sentence, e.g. "about 12,000 homes"
+    article_id: str
+    outlet: str | None
+    published_at: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"n": self.n, "value": self.value, "article_id": self.article_id, "outlet": self.outlet,
+                "published_at": self.published_at}
+
+
+@dataclass(frozen=True)
+class ClaimGroup:
+    """Articles' differing figures for the same thing, newest first."""
+
+    about: str  # what the figures count ("homes", "deaths", "$")
+    claims: tuple[Claim, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"about": self.about, "claims": [c.to_dict() for c in self.claims]}
+
+
+@dataclass(frozen=True)
 class Answer:
     """What every front door shows a user."""
 
@@ -189,6 +215,9 @@ class Answer:
     answerer: str = "extractive"
     fallback: str | None = None
     unsupported: tuple[str, ...] = ()
+    conflict: bool = False  # cited articles give different figures for the same thing
+    conflict_note: str | None = None  # says so, newest first, from the cited sentences and their metadata
+    claims: tuple[ClaimGroup, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         body: dict[str, object] = {
@@ -205,6 +234,8 @@ class Answer:
             body["unsupported"] = list(self.unsupported)
         if self.dropped_citations:
             body["dropped_citations"] = self.dropped_citations
+        if self.conflict:
+            body.update(conflict=True, conflict_note=self.conflict_note, claims=[g.to_dict() for g in self.claims])
         return body
 
 

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field, replace
 
 from newsdesk.answer.cite import make_citations
 from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
+from newsdesk.answer.conflicts import resolve
 from newsdesk.answer.evidence import Evidence, Support, named_outlets, question_terms, score_sentences, support
+from newsdesk.answer.gather import Found, Gathered, Limits, gather
 from newsdesk.answer.generative import generate_answer
 from newsdesk.answer.retrieve import RetrievalConfig, retrieve
+from newsdesk.answer.sources import plan_sources
 from newsdesk.errors import BadRequest
 from newsdesk.index.derived import DerivedData
 from newsdesk.index.lexical import LexicalIndex
@@ -154,7 +157,7 @@ class Service:
         asked = question_terms(search_text, lexical)  # shared by scoring and support
         scored = score_sentences(asked, vector, sentences, ranks)
         timing["evidence"] = _ms(mark)
-        return Evidence(
+        evidence = Evidence(
             question=question,
             scored=scored,
             articles={a: found[a][0] for a in evidence_ids},
@@ -165,6 +168,19 @@ class Service:
             per_article=1 if len(outlets) > 1 else self.config.per_article,
             outlets=outlets[: self.config.max_k] if len(outlets) > 1 else [],
         )
+        plan = plan_sources(question, tuple(lexical.outlets))  # the sources and times it asks for, if any
+        return gather(evidence, query, plan, asked, lexical, vector, self, self._supported,
+                      Limits(query.k, self.config.max_k, self.config.repeat_cost))
+
+    def current(self, text: str, vector: Matrix, filters: Filters, n: int) -> list[tuple[Article, str]]:
+        """The best `n` current articles for a search (gathering asks for each source a question names)."""
+        ranked = retrieve(self.store, self.lexical_index(), text, vector, filters, self.config.retrieval)[: n + 2]
+        found = self.store.articles([r.article_id for r in ranked])
+        return [found[r.article_id] for r in ranked
+                if r.article_id in found and is_version(found[r.article_id][1], r.version)][:n]
+
+    def sentences_of(self, found: Found) -> list[StoredSentence]:
+        return self._sentences({a: v for a, (_, v) in found.items()}, {a: art for a, (art, _) in found.items()})
 
     def _best_from(self, outlet: str, lexical: LexicalIndex, text: str, vector: Matrix,
                    filters: Filters) -> tuple[Article, str] | None:
@@ -193,14 +209,15 @@ class Service:
             timing["total"] = _ms(evidence.started)
             return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, timing_ms=timing)
         first = best_per_outlet(evidence.scored, evidence.outlets, evidence.articles)
-        chosen = choose(evidence.scored, max(query.k, len(first)), evidence.per_article, first,
-                        self.config.repeat_cost)
+        chosen = evidence.picks if isinstance(evidence, Gathered) and evidence.picks else choose(
+            evidence.scored, max(query.k, len(first)), evidence.per_article, first, self.config.repeat_cost)
         citations, dropped = make_citations(chosen, evidence.articles)
         timing["total"] = _ms(evidence.started)
         if not citations:
             return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, dropped, timing)
-        text = compose(citations)
-        return Answer(evidence.question, text, False, tuple(citations), evidence.ranked_ids, dropped, timing)
+        citations, claims, note = resolve(citations)  # differing figures: said so, newest first
+        return Answer(evidence.question, compose(citations), False, tuple(citations), evidence.ranked_ids, dropped,
+                      timing, conflict=bool(claims), conflict_note=note, claims=claims)
 
     def _generative(self, answerer: str, query: Query, evidence: Evidence) -> Answer:
         """Answer hook for generators (Bedrock): they write prose over evidence, verified in code."""

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 
+from newsdesk.answer.conflicts import figures, related
 from newsdesk.answer.evidence import ScoredSentence
+from newsdesk.answer.sources import Part, SourceAsk
+from newsdesk.answer.timeline import TimeAsk, newest_first
+from newsdesk.index.lexical import sentence_terms
 from newsdesk.models import Article, Citation
 
 ABSTAIN_TEXT = "The reporting in this collection does not cover that question, so I cannot answer it."
+COVER_WEIGHT = 4.0  # evidence-score units per whole question's worth of words a sentence adds
+EXTRA_GAIN = 0.1  # a sentence past k must add this share of the question's words
+PART_CANDIDATES = 20  # best sentences looked at for each part of a question
+RELEVANT_MARGIN = 2.0  # an article answers "about as well" when its best sentence is this close to the best
 
 
 def choose(scored: list[ScoredSentence], k: int, per_article: int,
@@ -71,3 +79,114 @@ def _key(item: ScoredSentence) -> str:
 def compose(citations: list[Citation]) -> str:
     """The cited sentences verbatim, each followed by its marker."""
     return " ".join(f"{c.sentence} [{c.n}]" for c in citations)
+
+
+def assign(parts: list[Part], rankings: list[list[ScoredSentence]], articles: dict[str, Article],
+           outlets: list[str]) -> list[ScoredSentence]:
+    """One sentence for each part of a question, from a different article where possible, best matches first.
+
+    `rankings[i]` holds the sentences scored against part i alone. A part that names an outlet takes only that
+    outlet's sentences (and, when it gives a date, that day's articles if there are any); other parts take the
+    named outlets' sentences while those have any."""
+    candidates: list[tuple[float, int, ScoredSentence]] = []
+    for i, (part, ranking) in enumerate(zip(parts, rankings, strict=True)):
+        fitting = [s for s in ranking if _asked_by(part.mention, articles[s.stored.sentence.article_id])]
+        if part.mention is None:
+            fitting = _named_outlets_only(fitting, articles, outlets)
+        days = part.mention.days if part.mention else None
+        dated = [s for s in fitting if days and days.contains(articles[s.stored.sentence.article_id].published_day)]
+        candidates.extend((s.score, i, s) for s in (dated or fitting)[:PART_CANDIDATES])
+    candidates.sort(key=lambda c: -c[0])
+    picked: dict[int, ScoredSentence] = {}
+    for distinct in (True, False):  # a second pass lets a part share an article when none other answers it
+        used = {s.stored.sentence.article_id for s in picked.values()}
+        taken = {_key(s) for s in picked.values()}
+        for _, i, item in candidates:
+            if i in picked or _key(item) in taken or (distinct and item.stored.sentence.article_id in used):
+                continue
+            picked[i] = item
+            used.add(item.stored.sentence.article_id)
+            taken.add(_key(item))
+    return [picked[i] for i in sorted(picked)]
+
+
+def cover(scored: list[ScoredSentence], articles: dict[str, Article], outlets: list[str], weights: dict[str, float],
+          k: int, limit: int, repeat_cost: float, first: list[ScoredSentence] | None = None,
+          gain_weight: float = COVER_WEIGHT) -> list[ScoredSentence]:
+    """`first`, then the sentences that add most of what the question asks and is not yet quoted, up to `k`.
+
+    A sentence's value is its evidence score plus `gain_weight` times the share of the question's (IDF-weighted)
+    words it adds, less `repeat_cost` for each sentence already taken from its article. Only the named outlets
+    answer while they have something to say. Past `k` (up to `limit`), a sentence is added only from an article
+    not yet quoted that adds a real share of the question.
+    """
+    allowed = _named_outlets_only(scored, articles, outlets)
+    left = dict(weights)
+    total = sum(weights.values()) or 1.0
+    chosen: list[ScoredSentence] = []
+    per: Counter[str] = Counter()
+    seen: set[str] = set()
+
+    def take(item: ScoredSentence) -> None:
+        chosen.append(item)
+        seen.add(_key(item))
+        per[item.stored.sentence.article_id] += 1
+        for term in sentence_terms(item.stored.sentence.text):
+            left.pop(term, None)
+
+    def gain(item: ScoredSentence) -> float:
+        return sum(left.get(t, 0.0) for t in set(sentence_terms(item.stored.sentence.text))) / total
+
+    for item in (first or [])[:limit]:
+        take(item)
+    while len(chosen) < limit:
+        pool = [s for s in allowed if _key(s) not in seen]
+        if len(chosen) >= k:
+            pool = [s for s in pool if per[s.stored.sentence.article_id] == 0 and gain(s) >= EXTRA_GAIN]
+        best = max(pool, key=lambda s: s.score + gain_weight * gain(s) - repeat_cost * per[s.stored.sentence.article_id],
+                   default=None)
+        if best is None:
+            break
+        take(best)
+    return chosen
+
+
+def newest_relevant(scored: list[ScoredSentence], articles: dict[str, Article], time: TimeAsk, k: int,
+                    margin: float = RELEVANT_MARGIN) -> list[ScoredSentence]:
+    """For "latest" and "what changed" questions: one sentence from each article that answers, newest article
+    first (undated ones last: never the newest); for "what changed", the earliest report comes second so both
+    ends are quoted.
+
+    An article answers with its best sentence when that scores within `margin` of the best one; and when the best
+    sentence gives a figure, with its best sentence that gives a figure for the same thing about the same event
+    ("rose to 19" and "killed 19 people" and "12 people died"), however worded."""
+    if not scored:
+        return []
+    top = scored[0]
+    units = {f.unit for f in figures(top.stored.sentence.text)}
+    best: dict[str, ScoredSentence] = {}
+    for item in scored:
+        article_id = item.stored.sentence.article_id
+        if article_id in best:
+            continue
+        close = item.score >= top.score - margin
+        same_figure = bool(units & {f.unit for f in figures(item.stored.sentence.text)}) and related(
+            top.stored.sentence.text, item.stored.sentence.text)
+        if close or same_figure:
+            best[article_id] = item
+    ordered = newest_first(best.values(), lambda item: articles[item.stored.sentence.article_id].published_at)
+    dated = [item for item in ordered if articles[item.stored.sentence.article_id].published_day is not None]
+    if time.change and len(dated) > 2:
+        ordered.remove(dated[-1])
+        ordered.insert(1, dated[-1])
+    return ordered[:k]
+
+
+def _named_outlets_only(scored: list[ScoredSentence], articles: dict[str, Article], outlets: list[str]) -> list[ScoredSentence]:
+    wanted = {o.casefold() for o in outlets}
+    named = [s for s in scored if (articles[s.stored.sentence.article_id].outlet or "").casefold() in wanted]
+    return named or scored
+
+
+def _asked_by(mention: SourceAsk | None, article: Article) -> bool:
+    return mention is None or mention.outlet is None or (article.outlet or "").casefold() == mention.outlet.casefold()

@@ -33,9 +33,10 @@ def answer_blocks(answer: Answer, question: str | None = None) -> list[Block]:
     if answer.abstained or not answer.citations:
         return [*head, _section(f":information_source: {escape(answer.text)}"), footer]
     sources = [_section(citation_text(c)) for c in answer.citations]
-    room = MAX_BLOCKS - len(head) - 2  # the divider and the footer
+    note = [_section(f":warning: {escape(_cut(answer.conflict_note, 2000))}")] if answer.conflict_note else []
+    room = MAX_BLOCKS - len(head) - 2 - len(note)  # the divider, the footer and a conflict note
     sources = sources[: max(1, room - 1)]
-    body = _sections(escape(answer.text), max_sections=room - len(sources))
+    body = [*_sections(escape(answer.text), max_sections=room - len(sources)), *note]
     if len(sources) < len(answer.citations):
         footer = _context(_footer(answer) + f" · {len(answer.citations) - len(sources)} more source(s) not shown")
     return [*head, *body, {"type": "divider"}, *sources, footer]
@@ -55,7 +56,7 @@ def citation_text(c: Citation) -> str:
 def answer_text(answer: Answer) -> str:
     """Fallback `text` for notifications and clients without blocks: escaped like the blocks, since Slack renders
     it too (an article's `<!channel>` must not notify a channel)."""
-    return _cut(escape(answer.text), MAX_FALLBACK_CHARS)
+    return _cut(escape(" ".join(t for t in (answer.text, answer.conflict_note) if t)), MAX_FALLBACK_CHARS)
 
 
 def notice_blocks(message: str) -> list[Block]:

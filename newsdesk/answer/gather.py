@@ -1,0 +1,190 @@
+"""Gather evidence for what a question asks of its sources: each named outlet's (and date's) articles, the newest reporting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Protocol
+
+import numpy as np
+
+from newsdesk.answer.compose import assign, cover, newest_relevant
+from newsdesk.answer.evidence import (
+    Evidence,
+    QuestionTerms,
+    ScoredSentence,
+    Support,
+    question_terms,
+    score_sentences,
+    support,
+)
+from newsdesk.answer.sources import Part, Plan, split_parts
+from newsdesk.answer.timeline import DayRange, TimeAsk
+from newsdesk.index.lexical import LexicalIndex, sentence_terms, terms
+from newsdesk.models import Article, Filters, Matrix, Query, StoredSentence
+from newsdesk.ports import Embedder
+
+Found = dict[str, tuple[Article, str]]  # article id -> (article, current version)
+WIDE_POOL = 10  # articles looked at for "latest" and "what changed" questions
+EXTRA_SOURCES = 1  # more articles quoted past one per part, when they add enough of what the question asks
+PART_ARTICLES = 3  # articles retrieved for each part of a question that names sources
+NAMED_FLOOR = 0.25  # least similarity of the sentence a named outlet answers with
+# A question in several parts is supported when (2 x the parts' mean best similarity + the share of its words the
+# quoted articles hold) / 3 reaches this. Calibrated on MultiHop-RAG dev (docs/quality.md, "Questions across articles").
+MULTI_SOURCE_SUPPORT = 0.36
+
+
+class Library(Protocol):
+    """What gathering needs from the service: current articles for a search, their stored sentences, the embedder."""
+
+    embedder: Embedder
+
+    def current(self, text: str, vector: Matrix, filters: Filters, n: int) -> list[tuple[Article, str]]: ...
+
+    def sentences_of(self, found: Found) -> list[StoredSentence]: ...
+
+
+@dataclass
+class Gathered(Evidence):
+    """Evidence for a question that names sources or times, with the sentences chosen for it."""
+
+    plan: Plan = field(default_factory=lambda: Plan((), TimeAsk(), False, ""))
+    picks: list[ScoredSentence] = field(default_factory=list)  # in answer order; the citations come from these
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many sentences to quote: the request's k, the deployment's maximum, and the cost of repeating an article."""
+
+    k: int
+    max_k: int
+    repeat_cost: float
+
+
+def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, lexical: LexicalIndex,
+           vector: Matrix, library: Library, supported: Callable[[Support], bool], limits: Limits) -> Evidence:
+    """Evidence widened to every source the question asks for, its sentences chosen, and support re-checked
+    against what the question asks about (outlet names and words about reporting left out)."""
+    if not (plan.mentions or plan.time.ordered or plan.ranges):
+        return evidence
+    started = time.perf_counter()
+    content = question_terms(plan.content, lexical)
+    parts = split_parts(query.question, plan, lambda text: len(terms(text))) if plan.mentions else []
+    part_vectors: Matrix = library.embedder.embed([p.text for p in parts]) if parts else np.zeros((0, 1), np.float32)
+    found: Found = {}
+    part_ranks: list[dict[str, int]] = [{} for _ in parts]
+    if query.filters.empty:  # a request's own filters already say which sources may answer
+        found = _wanted(query.question, vector, plan, library)
+        for i, (part, part_vector) in enumerate(zip(parts, part_vectors, strict=True)):
+            got = library.current(part.text, part_vector, _part_filters(part, plan), PART_ARTICLES)
+            part_ranks[i] = {a.id: rank for rank, (a, _) in enumerate(got)}
+            found.update({a.id: (a, v) for a, v in got})
+    if plan.time.ordered:
+        found.update({a.id: (a, v) for a, v in library.current(query.question, vector, query.filters, WIDE_POOL)})
+    new = {a: got for a, got in found.items() if a not in evidence.articles}
+    scored = list(evidence.scored)
+    if new:
+        ranks = {a: len(evidence.articles) + i for i, a in enumerate(new)}
+        scored += score_sentences(asked, vector, library.sentences_of(new), ranks)
+        scored.sort(key=lambda s: -s.score)
+    articles = {**evidence.articles, **{a: art for a, (art, _) in new.items()}}
+    if parts:
+        rankings = _part_rankings(parts, part_vectors, part_ranks, scored, lexical)
+        first = assign(parts, rankings, articles, plan.outlets)
+        wanted = min(limits.max_k, max(limits.k, len(parts)))
+        limit = min(limits.max_k, wanted + EXTRA_SOURCES)
+        picks = cover(scored, articles, plan.outlets, content.weights, wanted, limit, limits.repeat_cost, first)
+    else:
+        picks = _by_time(scored, articles, plan, content, limits)
+    base = {f.name: getattr(evidence, f.name) for f in fields(Evidence)}
+    base.update(scored=scored, articles=articles)
+    several = len(parts) > 1
+    if several:
+        enough = _parts_supported(content, scored, picks, part_vectors)
+    else:  # and a named outlet must have something on the subject, not just the collection
+        enough = supported(_support(content, scored)) and all(p.similarity >= NAMED_FLOOR for p in picks[:1])
+    base["supported"] = evidence.supported or enough
+    evidence.timing["evidence"] = evidence.timing.get("evidence", 0.0) + (time.perf_counter() - started) * 1000.0
+    return Gathered(**base, plan=plan, picks=picks)
+
+
+def _wanted(text: str, vector: Matrix, plan: Plan, library: Library) -> Found:
+    """The best articles of each source the question names, and of each date range it gives."""
+    found: Found = {}
+    wanted: dict[tuple[str | None, DayRange | None], int] = {}
+    for mention in plan.mentions:
+        key = (mention.outlet, mention.days)
+        wanted[key] = wanted.get(key, 0) + 1
+    for dates in plan.ranges:
+        wanted[(None, dates)] = 1
+    for (outlet, days), count in wanted.items():
+        got: list[tuple[Article, str]] = []
+        if days is not None and days.first >= 10000:
+            got = library.current(text, vector, _filters(outlet, days), count + 1)
+        if len(got) < count + 1 and outlet is not None:
+            got += library.current(text, vector, Filters(outlet=outlet), count + 2)
+        found.update({a.id: (a, v) for a, v in got})
+    return found
+
+
+def _filters(outlet: str | None, days: DayRange) -> Filters:
+    return Filters(outlet=outlet, published_after=days.first, published_before=days.last)
+
+
+def _part_filters(part: Part, plan: Plan) -> Filters:
+    """Where a part's articles may come from: its outlet (and day), else the one outlet the question names."""
+    mention = part.mention
+    if mention is not None and mention.days is not None and mention.days.first >= 10000:
+        return _filters(mention.outlet, mention.days)
+    if mention is not None:
+        return Filters(outlet=mention.outlet)
+    return Filters(outlet=plan.outlets[0]) if len(plan.outlets) == 1 else Filters()
+
+
+def _part_rankings(parts: list[Part], vectors: Matrix, part_ranks: list[dict[str, int]], scored: list[ScoredSentence],
+                   lexical: LexicalIndex) -> list[list[ScoredSentence]]:
+    """Every gathered sentence scored against each part alone (the evidence model, the part as the question);
+    the items are the question-wide ones, so citations show the question's scores."""
+    order = {a: i for i, a in enumerate(dict.fromkeys(s.stored.sentence.article_id for s in scored))}
+    reading = sorted((s.stored for s in scored), key=lambda st: (order[st.sentence.article_id], st.sentence.index))
+    overall = {(s.stored.sentence.article_id, s.stored.sentence.index): s for s in scored}
+    rankings = []
+    for part, part_vector, ranks in zip(parts, vectors, part_ranks, strict=True):
+        ranked = score_sentences(question_terms(part.text, lexical), part_vector, reading, ranks)
+        rankings.append([replace(overall[(r.stored.sentence.article_id, r.stored.sentence.index)], score=r.score)
+                         for r in ranked])
+    return rankings
+
+
+def _by_time(scored: list[ScoredSentence], articles: dict[str, Article], plan: Plan, content: QuestionTerms,
+             limits: Limits) -> list[ScoredSentence]:
+    """For questions that name times but no sources: the newest relevant reports, or those in the dates given."""
+    in_range = [s for s in scored if _fits(plan.ranges, articles[s.stored.sentence.article_id].published_day)]
+    preferred = in_range or scored
+    if plan.time.ordered:
+        return newest_relevant(preferred, articles, plan.time, limits.k)
+    return cover(preferred, articles, [], content.weights, limits.k, limits.k, limits.repeat_cost)
+
+
+def _fits(ranges: tuple[DayRange, ...], day: int | None) -> bool:
+    return all(r.contains(day) for r in ranges)
+
+
+def _support(content: QuestionTerms, scored: list[ScoredSentence]) -> Support:
+    """Support for what the question asks about (outlet names and words about reporting left out)."""
+    return support(content, scored, scored[0].stored.sentence.article_id if scored else None)
+
+
+def _parts_supported(content: QuestionTerms, scored: list[ScoredSentence], picks: list[ScoredSentence],
+                     part_vectors: Matrix) -> bool:
+    """For a question in several parts: (2 x the parts' mean best similarity + the share of the question's words
+    the quoted articles hold) / 3 must reach MULTI_SOURCE_SUPPORT; one sentence answers one part, so no single
+    sentence is close to the whole question."""
+    if not scored or not picks:
+        return False
+    similarity = float((np.stack([s.stored.vector for s in scored]) @ part_vectors.T).max(axis=0).mean())
+    quoted = {p.stored.sentence.article_id for p in picks}
+    present = {t for s in scored if s.stored.sentence.article_id in quoted for t in sentence_terms(s.stored.sentence.text)}
+    coverage = sum(w for t, w in content.weights.items() if t in present) / content.total if content.weights else 0.0
+    return (2 * similarity + coverage) / 3 >= MULTI_SOURCE_SUPPORT
