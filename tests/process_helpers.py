@@ -12,8 +12,8 @@ from typing import Any
 
 from tests.conftest import ROOT
 
-WORDS = ("council bridge ferry storm power harbor mayor vote budget school river road fire police market "
-         "library clinic airport tunnel pier").split()
+WORDS = ("council", "bridge", "ferry", "storm", "power", "harbor", "mayor", "vote", "budget", "school", "river", "road",
+         "fire", "police", "market", "library", "clinic", "airport", "tunnel", "pier")
 
 
 def stories(prefix: str, count: int, sentences: int = 12, edit: str = "") -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -76,12 +77,54 @@ class Consistency:
         return not self.orphans and not self.missing
 
 
+class _Reach:
+    """Whether a Chroma server answers: a lost connection is StoreUnavailable, logged once per outage."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.down = False
+        self._lock = threading.Lock()
+
+    def call(self, action: Any, *args: Any, **kwargs: Any) -> Any:
+        import httpx
+
+        try:
+            result = action(*args, **kwargs)
+        except httpx.TransportError as exc:  # refused, reset, timed out: the server is down or restarting
+            self._mark(True, f"chroma server unreachable url={self.where} error={exc}")
+            raise StoreUnavailable(
+                f"the Chroma server at {self.where} cannot be reached ({exc}): check that it is running; "
+                "the next request tries again"
+            ) from exc
+        if self.down:
+            self._mark(False, f"chroma server reachable again url={self.where}")
+        return result
+
+    def _mark(self, down: bool, message: str) -> None:
+        with self._lock:
+            changed, self.down = self.down != down, down
+        if changed:
+            log.warning(message)
+
+
+class _Guarded:
+    """A Chroma collection whose every call goes through `_Reach`."""
+
+    def __init__(self, inner: Any, reach: _Reach) -> None:
+        self._inner, self._reach = inner, reach
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        return functools.partial(self._reach.call, value) if callable(value) else value
+
+
 class ChromaStore:
-    def __init__(self, client: Any, folder: Path | None = None, create: bool = True) -> None:
-        """`folder`: the embedded index's folder, where derived data is kept beside Chroma's files.
-        With `create` False, a client without the Newsdesk collections is no index (StoreUnavailable)."""
+    def __init__(self, client: Any, folder: Path | None = None, create: bool = True, url: str | None = None) -> None:
+        """`folder`: the embedded index's folder, where derived data is kept beside Chroma's files; `url`: the
+        server's, for messages. With `create` False, a client without the Newsdesk collections is no index."""
         self.client = client
         self.folder = folder
+        self._reach = _Reach(url or "(the configured URL)")
         self._recent: OrderedDict[str, tuple[str, str, Mapping[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
         self._open(create)
@@ -104,9 +147,9 @@ class ChromaStore:
 
     def _collection(self, name: str) -> Any:
         # embedding_function=None: we always pass our own vectors, so Chroma never loads a model.
-        return self.client.get_or_create_collection(
+        return _Guarded(self.client.get_or_create_collection(
             name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        ), self._reach)
 
     # -- several processes on one folder (see newsdesk.index.lock) ------------------------------
     def _disk_state(self) -> tuple[tuple[int, int, int], ...]:
@@ -168,7 +211,7 @@ class ChromaStore:
         return Consistency(len(found), tuple(sorted(found - expected)), tuple(sorted(expected - found)))
 
     def _articles_metadata(self) -> Mapping[str, Any]:
-        return self.client.get_collection(ARTICLES).metadata or {}
+        return self._reach.call(self.client.get_collection, ARTICLES).metadata or {}
 
     def _mark(self, article_id: str) -> None:
         """Name the article about to change; `_bump` clears it. A write killed in between is finished by `recover`."""

@@ -15,6 +15,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from newsdesk.api.slack_format import Block, answer_blocks, answer_text, clean_question, earlier_questions, notice_blocks
 from newsdesk.errors import BadRequest, NewsdeskError, StoreUnavailable
@@ -46,6 +47,8 @@ def build_slack_app(
     )
     app.client.base_url = base_url or app.client.base_url  # per-request clients copy it
     app.client.timeout = 10
+    # Slack's own 500/503 blips are retried (twice, with backoff) before a reply is given up and logged.
+    app.client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
     answering = _Answering(get_service, seen)
     app.use(_skip_bots_and_edits)
     app.event("app_mention")(ack=_ack, lazy=[answering.answer_mention])
