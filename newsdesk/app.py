@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -91,7 +92,9 @@ def build_reader_store(settings: Settings) -> VectorStore | None:
     if not local_folder(settings):
         return None
     require_index(settings)
-    return FolderCopyStore(settings.store, snapshot_root(settings) / "copies", open_snapshot)
+    store = FolderCopyStore(settings.store, snapshot_root(settings) / "copies", open_snapshot)
+    atexit.register(store.close)  # a process killed outright leaves its copies to the next reader to remove
+    return store
 
 
 def build_service(settings: Settings, store: VectorStore | None = None, embedder: Embedder | None = None,

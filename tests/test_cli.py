@@ -139,7 +139,7 @@ def test_a_folder_without_an_index_is_named_and_left_alone(run: Any, tmp_path: P
     elsewhere.mkdir()
     (elsewhere / "cat.jpg").write_bytes(b"\xff\xd8")
     for args in (("ask", "--store", str(elsewhere), STORM_Q), ("ask", "--json", STORM_Q), ("stats",),
-                 ("stats", "--store", str(elsewhere)), ("delete", "some-id")):
+                 ("stats", "--store", str(elsewhere)), ("delete", "some-id"), ("serve", "--port", "0")):
         result = run(*args)
         where = elsewhere if str(elsewhere) in args else run.store
         assert result.exit_code == 1, args

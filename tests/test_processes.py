@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from newsdesk.ingest.load import load_paths
 
-from newsdesk.index.lock import StoreLock
+from newsdesk.app import build_service, open_snapshot
+from newsdesk.errors import StoreBusy
+from newsdesk.index.folder_copy import FolderCopyStore
+from newsdesk.index.lock import StoreLock, read_revision
+from newsdesk.settings import Settings
+from tests.conftest import EXAMPLES
 from tests.moto_fixtures import free_port
 from tests.process_helpers import answers, newsdesk, run, snapshot, stories, write_stories
 
@@ -152,3 +159,71 @@ def test_serve_keeps_answering_through_cli_ingests_and_sees_each_edit(tmp_path: 
     finally:
         server.terminate()
         server.communicate(timeout=60)
+
+
+class Holder:
+    """Another thread holding the folder's writer lock until released."""
+
+    def __init__(self, folder: Path) -> None:
+        self.held, self.release = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold, args=(folder,))
+        self.thread.start()
+        self.held.wait(30)
+
+    def _hold(self, folder: Path) -> None:
+        with StoreLock(folder).exclusive():
+            self.held.set()
+            self.release.wait(30)
+
+    def done(self) -> None:
+        self.release.set()
+        self.thread.join(30)
+
+
+def test_the_lock_between_threads_busy_waiting_and_nesting(tmp_path: Path) -> None:
+    holder = Holder(tmp_path)
+    with pytest.raises(StoreBusy, match="another ingest is writing to"), StoreLock(tmp_path).exclusive(wait=False):
+        pass
+    with StoreLock(tmp_path).shared(wait=False) as got:
+        assert got is False
+    waited: list[str] = []
+    threading.Timer(0.2, holder.done).start()
+    # The same thread may read what it writes (a shared hold inside its exclusive one).
+    with StoreLock(tmp_path).exclusive(on_wait=lambda: waited.append("waiting")), \
+            StoreLock(tmp_path).shared(wait=False) as nested:
+        assert nested is True
+    assert waited == ["waiting"]
+
+
+def test_a_reader_copy_stays_put_while_a_writer_is_at_work_and_follows_once_it_is_done(tmp_path: Path) -> None:
+    store, copies = tmp_path / "store", tmp_path / "copies"
+    writer = build_service(Settings(store=store, embedder="hash"))
+    writer.ingest(load_paths([str(EXAMPLES / "regional-wire.jsonl")]))
+    dead = copies / f"copy-{_exited_pid()}-1"
+    dead.mkdir(parents=True)
+    reader = FolderCopyStore(store, copies, open_snapshot)
+    try:
+        assert not dead.exists()  # a copy left by a reader that died is removed
+        assert reader.stats().articles == 2 and reader.published == read_revision(store)
+        assert reader.refresh() is False  # nothing new
+
+        writer.ingest(load_paths([str(EXAMPLES)]))
+        holder = Holder(store)  # the next writer is already at work: keep answering from the finished copy
+        try:
+            assert reader.refresh() is False and reader.stats().articles == 2
+        finally:
+            holder.done()
+        assert reader.refresh() is True and reader.stats().articles == 6
+        assert reader.published == read_revision(store) and reader.revision() == writer.store.revision()
+        writer.delete("regional-wire-ferry-2024-03-08")
+        reader.revision()  # a question's revision check swaps the newer copy in
+        assert reader.stats().articles == 5 and len(list(copies.iterdir())) == 2  # this one and the one before
+    finally:
+        reader.close()
+    assert list(copies.iterdir()) == []
+
+
+def _exited_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
