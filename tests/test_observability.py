@@ -109,7 +109,7 @@ def logs() -> Iterator[io.StringIO]:
     buffer = io.StringIO()
     observability.configure(Settings(deployment="test"), stream=buffer)
     yield buffer
-    observability.configure(Settings())
+    observability.configure(Settings(), stream=sys.__stdout__)  # a stream that outlives this test
 
 
 def chat_event(question: str = QUESTION, **extra: Any) -> dict[str, Any]:

@@ -260,7 +260,7 @@ def test_alarms_on_our_metrics_watch_what_the_functions_emit(template: dict[str,
         observability.observed_ingest(lambda: Latest())(lambda event, context: {"ingested": 0})({}, None)
         observability.observed("chat")(lambda event, context: {"statusCode": 503, "body": "{}"})({}, None)
     finally:
-        observability.configure(Settings())
+        observability.configure(Settings(), stream=sys.__stdout__)  # a stream that outlives this test
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["NEWSDESK_DEPLOYMENT"] == {"Ref": "AWS::StackName"}
