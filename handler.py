@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from newsdesk import observability
 from newsdesk.adapters.sqlite_compat import ensure_modern_sqlite
 from newsdesk.api.http import handle_chat
 from newsdesk.app import s3_ingest_from_env, service_from_env
+from newsdesk.settings import Settings
 
 observability.configure()  # JSON lines at NEWSDESK_LOG_LEVEL; metrics as EMF lines
 ensure_modern_sqlite()  # before chromadb is first imported: the Lambda 3.11 image's sqlite is too old for Chroma
 
 
+@lru_cache(maxsize=1)
+def _cors_origins() -> str:
+    return Settings.from_env().cors_origins
+
+
 @observability.observed("chat", service_from_env)
 def chat(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """POST /chat through API Gateway (HTTP API, payload 2.0)."""
-    return handle_chat(event, service_from_env)
+    """The HTTP API through API Gateway (payload 2.0): POST /chat, the page at /, /articles, /outlets, /health..."""
+    return handle_chat(event, service_from_env, _cors_origins())
+
+
+def ingest_s3(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A batch of SQS messages carrying S3 notifications for articles/: one index publish for the whole batch.
+    Returns the messages to retry (their object could not be ingested), as ReportBatchItemFailures expects."""
+    return {"batchItemFailures": _ingest_batch(event, context)["batchItemFailures"]}
 
 
 @observability.observed_ingest(lambda: s3_ingest_from_env()[0].blobs)
-def ingest_s3(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """S3 ObjectCreated/ObjectRemoved under articles/: update the index and publish a new snapshot."""
-    from newsdesk.index.s3_events import parse_s3_event
+def _ingest_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from newsdesk.index.s3_events import handle_delivery
 
     writer, read = s3_ingest_from_env()
-    return writer.handle(parse_s3_event(event), read)
+    return handle_delivery(event, writer, read)
 
 
 @observability.observed("slack")

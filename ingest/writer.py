@@ -23,12 +23,14 @@ class IngestReport:
     errors: list[str] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C: what was stored before it is counted, the rest was not read
+    duplicates: list[str] = field(default_factory=list)  # articles whose text is indexed under another id: not added
 
     def summary(self) -> str:
         stopped = "stopped by Ctrl-C after the last whole batch: " if self.interrupted else ""
         return (
             f"{stopped}added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"failed {self.failed}, chunks {self.chunks}, {self.seconds:.1f} s"
+            f"failed {self.failed}, " + (f"duplicates {len(self.duplicates)}, " if self.duplicates else "")
+            + f"chunks {self.chunks}, {self.seconds:.1f} s"
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -41,6 +43,7 @@ class IngestReport:
             "seconds": round(self.seconds, 2),
             "errors": self.errors,
             "interrupted": self.interrupted,
+            "duplicates": self.duplicates,
         }
 
 

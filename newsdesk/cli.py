@@ -97,6 +97,8 @@ def ingest(paths: tuple[str, ...], store: Path | None, as_json: bool, no_wait: b
         return
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
+    for duplicate in report.duplicates:
+        click.echo(f"duplicate: {duplicate}", err=True)
     click.echo(json.dumps(report.to_dict()) if as_json else report.summary())
     if report.failed:
         sys.exit(EXIT_FAILED)
@@ -185,11 +187,16 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
 
 
 @cli.command()
-@click.argument("article_id")
+@click.argument("article")
 @store_option
 @no_wait_option
-def delete(article_id: str, store: Path | None, no_wait: bool) -> None:
-    """Remove the article ARTICLE_ID and all its chunks from the index."""
+def delete(article: str, store: Path | None, no_wait: bool) -> None:
+    """Remove ARTICLE (an id, or the article's URL) and all its chunks from the index.
+
+    \b
+      newsdesk delete sha-3f2a9c1b7d4e5f60
+      newsdesk delete https://harbor-gazette.example/2024/03/06/storm-power-cuts
+    """
     from newsdesk.app import build_service, hold_for_writing, require_index
 
     try:
@@ -197,14 +204,64 @@ def delete(article_id: str, store: Path | None, no_wait: bool) -> None:
         require_index(settings)
         on_wait = _waiting("another ingest", settings.store)
         with hold_for_writing(settings, not no_wait, on_wait):
-            removed = build_service(settings, wait=not no_wait, on_wait=on_wait).delete(article_id)
+            service = build_service(settings, wait=not no_wait, on_wait=on_wait)
+            by_url = article.startswith(("http://", "https://")) and service.store.version_of(article) is None
+            ids = service.ids_for_url(article) if by_url else [article]
+            removed = [article_id for article_id in ids if service.delete(article_id)]
     except NewsdeskError as exc:
         _fail(exc)
         return
     if not removed:
-        click.echo(f"error: no article with id {article_id!r}: `newsdesk stats` shows what is indexed", err=True)
+        what = "with the URL" if by_url else "with id"
+        click.echo(f"error: no article {what} {article!r}: `newsdesk list` shows what is indexed", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo(f"deleted {article_id}")
+    for article_id in removed:
+        click.echo(f"deleted {article_id}")
+
+
+@cli.command(name="list")
+@click.argument("words", required=False)
+@store_option
+@click.option("--outlet", callback=_outlet_option, help="Only articles from this outlet.")
+@click.option("--after", "published_after", callback=_day_option, help="Only articles published on or after (YYYY-MM-DD).")
+@click.option("--before", "published_before", callback=_day_option, help="Only articles published on or before (YYYY-MM-DD).")
+@click.option("--page", type=int, default=1, show_default=True, help="Which page of results.")
+@click.option("--per-page", type=int, default=20, show_default=True, help="Articles per page (at most 100).")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /articles.")
+def list_command(words: str | None, store: Path | None, outlet: str | None, published_after: str | None,
+                 published_before: str | None, page: int, per_page: int, as_json: bool) -> None:
+    """List the indexed articles, newest first, or those matching WORDS, best first (the same search as GET /articles).
+
+    \b
+      newsdesk list
+      newsdesk list bridge --outlet "Harbor Gazette"
+      newsdesk list --after 2024-03-01 --json
+    """
+    from newsdesk.api.request_models import parse_article_query
+    from newsdesk.app import build_service, hold_for_reading
+
+    params = {"q": words, "outlet": outlet, "after": published_after, "before": published_before,
+              "page": str(page), "per_page": str(per_page)}
+    try:
+        settings = Settings.from_env(store=store)
+        with hold_for_reading(settings, _waiting("an ingest to finish", settings.store)):
+            service = build_service(settings)
+            search = parse_article_query({k: [v] for k, v in params.items() if v is not None})
+            found = service.list_articles(search)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    rows = [{"id": a.id, "title": a.title, "url": a.url, "outlet": a.outlet, "published_at": a.published_at,
+             "score": None if score is None else round(score, 4)} for a, score in found.articles]
+    if as_json:
+        click.echo(json.dumps({"articles": rows, "total": found.total, "page": found.page, "per_page": found.per_page,
+                               "pages": found.pages}, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['published_at'] or 'undated':10.10}  {row['outlet'] or '-'}  {row['title'] or '(untitled)'}")
+        click.echo(f"            {row['id']}  {row['url'] or 'no URL'}")
+    shown = f"{(found.page - 1) * found.per_page + 1}-{(found.page - 1) * found.per_page + len(rows)}" if rows else "none"
+    click.echo(f"{found.total} article(s), showing {shown} (page {found.page} of {max(found.pages, 1)})")
 
 
 @cli.command()
@@ -251,25 +308,30 @@ def stats(store: Path | None, as_json: bool, check: bool) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve POST /chat locally through the same code as the Lambda handler.
+@store_option
+def serve(host: str, port: int, store: Path | None) -> None:
+    """Serve the chat page (/) and the HTTP API (POST /chat, /articles, /docs...) through the Lambda handler's code.
 
     \b
-      newsdesk serve --port 8080 &
+      newsdesk serve --port 8080        # then open http://localhost:8080/
       curl -s localhost:8080/chat -d '{"question": "What happened to the bridge?"}'
     """
     from newsdesk.api.http import handle_chat
     from newsdesk.api.local_server import serve_forever
-    from newsdesk.app import service_from_env
+    from newsdesk.app import build_reader_store, build_service
 
     try:
-        service_from_env()  # the model and index load now, not inside the first request; no index, no server
+        settings = Settings.from_env(store=store)
+        service = build_service(settings, store=build_reader_store(settings))  # no index, no server
+        # The model's first call and the lexical index cost seconds: pay them now, not in the first question.
+        service.embedder.embed(["warm up"])
+        service.lexical_index()
     except NewsdeskError as exc:
         _fail(exc)
         return
-    click.echo(f"serving http://{host}:{port}/chat (Ctrl-C to stop)", err=True)
-    serve_forever(host, port, lambda event, context: handle_chat(event, service_from_env),
-                  Settings.from_env().serve_read_timeout_seconds)
+    click.echo(f"serving http://{host}:{port}/ (the chat page; POST /chat for the API; Ctrl-C to stop)", err=True)
+    serve_forever(host, port, lambda event, context: handle_chat(event, lambda: service, settings.cors_origins),
+                  settings.serve_read_timeout_seconds)
 
 
 @cli.command(name="eval")

@@ -17,7 +17,8 @@ from newsdesk.answer.gather import Found, Gathered, Limits, gather
 from newsdesk.answer.generative import generate_answer
 from newsdesk.answer.retrieve import RetrievalConfig, retrieve
 from newsdesk.answer.sources import plan_sources
-from newsdesk.errors import BadRequest
+from newsdesk.errors import BadRequest, NotFound
+from newsdesk.index.archive import ArticlePage, ArticleSearch, DuplicateTexts, outlet_counts, search_articles
 from newsdesk.index.derived import DerivedData
 from newsdesk.index.lexical import LexicalIndex
 from newsdesk.index.lock import FolderWriter
@@ -90,7 +91,10 @@ class Service:
     # -- ingest -----------------------------------------------------------------
     def ingest(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport:
         with self._writing() as behind:
-            report = Ingestor(self.embedder, self.store, self.chunking).run(items, progress)
+            duplicates: list[str] = []  # the same text under another id is reported, not stored twice
+            fresh = DuplicateTexts(self.store, self.lexical_index()).skip(items, duplicates)
+            report = Ingestor(self.embedder, self.store, self.chunking).run(fresh, progress)
+            report.duplicates.extend(duplicates)
             if report.added or report.updated or behind:
                 self._after_write()
         return report
@@ -114,6 +118,25 @@ class Service:
 
     def stats(self) -> StoreStats:
         return self.store.stats()
+
+    # -- the archive --------------------------------------------------------------
+    def article(self, article_id: str) -> Article:
+        found = self.store.articles([article_id]).get(article_id)
+        if found is None:
+            raise NotFound(f"no article with id {article_id[:200]!r}: GET /articles lists the archive")
+        return found[0]
+
+    def list_articles(self, search: ArticleSearch) -> ArticlePage:
+        return search_articles(self.lexical_index(), self.store, search)
+
+    def outlets(self) -> dict[str, int]:
+        return outlet_counts(self.lexical_index())
+
+    def ids_for_url(self, url: str) -> list[str]:
+        """The ids of the articles whose link is `url` (a trailing slash aside)."""
+        wanted = url.strip().rstrip("/")
+        return sorted(article.id for article, _ in self.store.iter_articles()
+                      if article.url and article.url.rstrip("/") == wanted)
 
     # -- answer -----------------------------------------------------------------
     def find_evidence(self, query: Query) -> Evidence:

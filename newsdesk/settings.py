@@ -67,6 +67,10 @@ class Settings:
     log_questions: bool = False  # NEWSDESK_LOG_QUESTIONS=1: request logs carry the question's text, not only its length
     deployment: str = "local"  # names this deployment in metrics (the template sets the stack name)
     serve_read_timeout_seconds: float = 5.0  # `newsdesk serve`: a request slower than this gets 408
+    # Browser origins that may call the HTTP API from another site: "*" (any), a comma-separated list of
+    # origins (https://desk.example.org), or empty for the page's own origin only. The template passes
+    # its AllowedOrigin parameter here and to API Gateway's CORS settings, so Lambda and `serve` agree.
+    cors_origins: str = "*"
 
     def __post_init__(self) -> None:
         if self.chunk_sentences < 1:

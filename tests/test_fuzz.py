@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -39,6 +39,7 @@ FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
                                        HealthCheck.function_scoped_fixture])
 CHAT_EVENT: dict[str, Any] = json.loads((EVENTS / "chat_post.json").read_text(encoding="utf-8"))
+GET_EVENT: dict[str, Any] = json.loads((EVENTS / "chat_get.json").read_text(encoding="utf-8"))
 SLACK_EVENT: dict[str, Any] = json.loads((EVENTS / "slack_apigw_http.json").read_text(encoding="utf-8"))
 
 # -- strategies ----------------------------------------------------------------------
@@ -169,6 +170,79 @@ def test_chat_answers_every_request_body_without_5xx(service: Service, body: Any
     check_reply("handler.chat", lambda: handle_chat(event, lambda: service))
 
 
+# -- the archive and the page: GET /articles, /articles/{id}, /outlets, /health, /, /docs, /web/* ------------
+KNOWN_IDS = ["regional-wire-ferry-2024-03-08", "regional-wire-schools-2024-03-12"]
+article_ids = st.one_of(st.sampled_from([*KNOWN_IDS, "nope", "..", "%2e%2e", "a/b", "%00", "%ZZ", " ", "x" * 2000]),
+                        hostile_text)
+param_values = st.one_of(hostile_text, st.dates().map(str), st.integers(-5, 10**7).map(str),
+                         st.sampled_from(["bridge", "Harbor Gazette", "2024-03-01", "1", "100", "101", "0"]))
+query_strings = st.one_of(
+    st.dictionaries(st.sampled_from(["q", "outlet", "after", "before", "page", "per_page", "v", "x"]), param_values,
+                    max_size=4).map(urlencode),
+    st.lists(st.tuples(st.sampled_from(["q", "outlet", "page"]), param_values), max_size=4).map(urlencode),  # repeats
+    hostile_text, st.just("&" * 50 + "=" * 5), st.just("q=" + "a" * 5000))
+get_paths = st.one_of(
+    st.sampled_from(["/", "/docs", "/docs/", "/openapi.json", "/health", "/outlets", "/articles", "/articles/",
+                     "/web/app.js", "/web/style.css", "/web/docs.js", "/web/", "/web/../cli.py", "/web/index.html"]),
+    st.tuples(article_ids, st.sampled_from(["", "/"])).map(lambda t: "/articles/" + quote(t[0], safe=t[1], errors="surrogatepass")),
+    article_ids.map(lambda i: "/articles/" + i))
+
+
+@st.composite
+def get_requests(draw: st.DrawFn) -> Any:
+    """A GET (mostly) to the page or the archive, with hostile ids and query strings, sometimes in a broken event."""
+    event = copy.deepcopy(GET_EVENT)
+    path = draw(get_paths)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["rawQueryString"] = draw(query_strings)
+    event["requestContext"]["http"]["method"] = draw(st.sampled_from(["GET", "GET", "GET", "HEAD", "OPTIONS", "POST",
+                                                                      "DELETE"]))
+    odd = draw(st.sampled_from(["none", "none", "none", "query", "params", "headers", "stage"]))
+    if odd == "query":
+        event["rawQueryString"] = draw(odd_values)
+    elif odd == "params":
+        event["pathParameters"] = draw(st.one_of(odd_values, st.fixed_dictionaries({"id": article_ids})))
+        event["routeKey"] = "GET /articles/{id+}"
+    elif odd == "headers":
+        event["headers"]["if-none-match"] = draw(st.sampled_from(['"x"', "*", ""]))
+        event["headers"]["origin"] = draw(hostile_text)
+    elif odd == "stage":
+        event["requestContext"]["stage"] = "prod"
+        event["rawPath"] = "/prod" + path
+    return event
+
+
+@FUZZ
+@given(event=get_requests())
+def test_get_routes_answer_every_request_without_5xx(service: Service, event: Any) -> None:
+    response = check_reply("handler.chat (GET routes)", lambda: handle_chat(event, lambda: service))
+    path, method = event["requestContext"]["http"]["path"], event["requestContext"]["http"]["method"]
+    if method == "GET" and path.startswith("/articles/") and path != "/articles/" and "pathParameters" not in event:
+        known = any(path == "/articles/" + i for i in KNOWN_IDS)
+        assert response["statusCode"] in ({200, 304} if known else {404}), (path, response)
+    if response["statusCode"] == 200 and response["headers"]["content-type"] == "application/json":
+        json.loads(response["body"])
+
+
+BAD_DAYS = ["2024-02-30", "2024-3-1", "yesterday", "2024-03-05T00:00", "-1", "20240305"]
+bad_params = st.fixed_dictionaries({}, optional={
+    "outlet": st.sampled_from(["\x00", "a\x1b[31m", "x" * 201, " "]),
+    "after": st.sampled_from(BAD_DAYS), "before": st.sampled_from(BAD_DAYS),
+    "page": st.sampled_from(["0", "-1", "1e3", "1.5", "10001", "x", "１"]),
+    "per_page": st.sampled_from(["0", "101", "-1", "1.5"]),
+    "sort": st.just("newest")}).filter(bool)
+
+
+@FUZZ
+@given(params=bad_params)
+def test_a_bad_filter_on_articles_is_a_400(service: Service, params: dict[str, str]) -> None:
+    event = copy.deepcopy(GET_EVENT)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/articles"
+    event["rawQueryString"] = urlencode(params)
+    response = check_reply("handler.chat (GET routes)", lambda: handle_chat(event, lambda: service))
+    assert response["statusCode"] == 400, (params, response)
+
+
 @pytest.fixture(scope="module")
 def slack(service: Service) -> Iterator[tuple[SlackEntry, FakeSlack]]:
     with FakeSlack() as fake:
@@ -277,7 +351,9 @@ def raw_requests(draw: st.DrawFn) -> tuple[bytes, bool]:
     method = draw(st.one_of(st.sampled_from(["POST", "GET", "HEAD", "OPTIONS", "TRACE", "DELETE", "post", "FOO", "PRI"]),
                             st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=8)))
     target = draw(st.one_of(st.sampled_from(["/chat", "/chat/", "/", "/nope", "*", "http://x/chat", "http://[::1/chat",
-                                             "/" + "a" * 70_000, "/chat?x=%zz"]), header_text.map(lambda t: "/" + t)))
+                                             "/" + "a" * 70_000, "/chat?x=%zz", "/articles?q=bridge&page=x",
+                                             "/articles/%ff%fe", "/outlets", "/health", "/docs", "/web/app.js",
+                                             "/openapi.json"]), header_text.map(lambda t: "/" + t)))
     version = draw(st.sampled_from(["HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9.9", "HTTP/1.x", "", "FOO"]))
     line = " ".join(part for part in (method, target, version) if part)
     body = draw(st.one_of(raw_bodies(chat_bodies), hostile_text)).encode("utf-8", "surrogatepass")
@@ -326,9 +402,9 @@ def _classify(reply: bytes) -> str:
     if not lines[0].startswith("HTTP/1."):
         return "not http"
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    if "html" in headers.get("content-type", "") or body.lstrip().startswith(b"<"):
-        return "html"
     status = int(lines[0].split()[1])
+    if status >= 300 and ("html" in headers.get("content-type", "") or body.lstrip().startswith(b"<")):
+        return "html"  # the page itself (GET /, /docs) is HTML; every error is JSON
     if status in {501, 505}:
         return UNSUPPORTED  # an unknown method, chunked body or HTTP version: the right answer, not a failure
     if status >= 400 and body:  # a HEAD reply has no body

@@ -155,10 +155,14 @@ def test_trailing_slash_and_other_methods(loaded_fake_service: Service) -> None:
     event = load_event("chat_post")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/chat/"
     assert call(event, loaded_fake_service)[0] == 200
-    for method in ("PUT", "DELETE", "OPTIONS"):
+    for method in ("PUT", "DELETE"):
         event = load_event("chat_post")
         event["requestContext"]["http"]["method"] = method
         assert call(event, loaded_fake_service)[0] == 405
+    event = load_event("chat_post")
+    event["requestContext"]["http"]["method"] = "OPTIONS"  # a CORS preflight: the methods, no body
+    response = handle_chat(event, lambda: loaded_fake_service)
+    assert response["statusCode"] == 204 and response["headers"]["allow"] == "POST, OPTIONS"
 
 
 @pytest.mark.model

@@ -1,8 +1,10 @@
-"""The /chat request and response as pydantic models; a request (HTTP body, CLI options) becomes a `Query` or a 400."""
+"""The HTTP API's requests and replies as pydantic models; a request (body, query string, CLI options) becomes a
+`Query` or an `ArticleSearch`, or a 400. openapi.py documents the API from these same models."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -11,9 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from newsdesk import models
 from newsdesk.errors import BadRequest
+from newsdesk.index.archive import ArticleSearch
 from newsdesk.settings import DEFAULTS
 
 MAX_OUTLET_CHARS = 200
+MAX_HISTORY = 3  # earlier questions a follow-up may carry (the Slack bot reads as many from a thread)
+PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 20, 100, 10_000
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -40,13 +45,7 @@ class Filters(BaseModel):
     @field_validator("outlet")
     @classmethod
     def _outlet(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
-            raise ValueError("filter 'outlet' contains a control character: send the outlet's name as plain text")
-        if not value.strip():
-            raise ValueError(f"filter 'outlet' must be a non-empty string of at most {MAX_OUTLET_CHARS} characters")
-        return value.strip()
+        return _outlet_name(value)
 
     @field_validator("published_after", "published_before", mode="before")
     @classmethod
@@ -74,6 +73,10 @@ class ChatRequest(BaseModel):
     filters: Filters | None = Field(None, description="Only answer from articles that match these filters.")
     answerer: Literal["extractive", "bedrock"] | None = Field(
         None, description="Who writes the answer; only where the deployment allows the choice.")
+    history: list[str] = Field(
+        default_factory=list, max_length=MAX_HISTORY, examples=[["How many homes lost power in the storm?"]],
+        description=f"Earlier questions of this conversation, oldest first (at most {MAX_HISTORY}): a follow-up "
+                    "such as 'and how many were injured?' is searched together with them.")
 
     @field_validator("question")
     @classmethod
@@ -92,6 +95,59 @@ class ChatRequest(BaseModel):
             raise ValueError
         return value
 
+    @field_validator("history")
+    @classmethod
+    def _history(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        limit = _limits(info).max_chars
+        if any(len(earlier) > limit for earlier in value):
+            raise ValueError(f"each question in 'history' must be at most {limit} characters")
+        return value
+
+
+class ArticleQuery(BaseModel):
+    """GET /articles: a page of the archive, searched by words and filtered by outlet and publication day."""
+
+    model_config = STRICT
+
+    q: str | None = Field(None, min_length=1, max_length=DEFAULTS.max_question_chars, examples=["bridge closure"],
+                          description="Words to look for in titles and texts, best match first; "
+                                      "without them the newest articles come first.")
+    outlet: str | None = Field(None, min_length=1, max_length=MAX_OUTLET_CHARS, examples=["Harbor Gazette"],
+                               description="Only articles from this outlet (case-insensitive).")
+    after: date | None = Field(None, description="Only articles published on or after this day (YYYY-MM-DD).")
+    before: date | None = Field(None, description="Only articles published on or before this day (YYYY-MM-DD).")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Which page, from 1.")
+    per_page: int = Field(PER_PAGE, ge=1, le=MAX_PER_PAGE, description="Articles per page.")
+
+    @field_validator("q")
+    @classmethod
+    def _words(cls, value: str | None) -> str | None:
+        if value is not None and not any(ch.isalnum() for ch in value):
+            raise ValueError("'q' has no words: search for words, for example q=bridge")
+        return value
+
+    @field_validator("outlet")
+    @classmethod
+    def _outlet(cls, value: str | None) -> str | None:
+        return _outlet_name(value, "'outlet'")
+
+    @field_validator("after", "before", mode="before")
+    @classmethod
+    def _day(cls, value: object, info: ValidationInfo) -> object:
+        return value if value is None or isinstance(value, date) else _to_day(value, str(info.field_name))
+
+    @field_validator("page", "per_page", mode="before")
+    @classmethod
+    def _count(cls, value: object) -> object:
+        """Query strings are text: digits become a number, anything else stays text and is refused."""
+        return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6 else value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ArticleQuery:
+        if self.after and self.before and self.after > self.before:
+            raise ValueError("'after' is later than 'before': swap them")
+        return self
+
 
 class Citation(BaseModel):
     """One quoted sentence: `sentence` is exactly characters `start` to `end` of the article's text."""
@@ -108,6 +164,23 @@ class Citation(BaseModel):
     score: float
 
 
+class Claim(BaseModel):
+    """One article's figure, verbatim from its cited sentence [n]."""
+
+    n: int
+    value: str = Field(examples=["about 12,000 homes"])
+    article_id: str
+    outlet: str | None
+    published_at: str | None
+
+
+class ClaimGroup(BaseModel):
+    """Articles that give different figures for the same thing, newest first."""
+
+    about: str = Field(examples=["homes"])
+    claims: list[Claim]
+
+
 class ChatResponse(BaseModel):
     """An answer made of verified, cited sentences, or an abstention (`abstained`, no citations)."""
 
@@ -120,6 +193,59 @@ class ChatResponse(BaseModel):
     fallback: str | None = Field(None, description="Why the requested answerer fell back to the extractive one.")
     unsupported: list[str] | None = Field(None, description="Generated sentences removed because no source supports them.")
     dropped_citations: int | None = None
+    conflict: bool | None = Field(None, description="The cited articles give different figures for the same thing.")
+    conflict_note: str | None = Field(None, description="Says so in words, newest report first.")
+    claims: list[ClaimGroup] | None = Field(None, description="The differing figures, grouped by what they count.")
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    title: str | None
+    url: str | None = Field(description="The article's http(s) link, if it has one.")
+    outlet: str | None
+    published_at: str | None
+    score: float | None = Field(None, description="How well it matches 'q' (BM25); absent without 'q'.")
+
+
+class ArticleList(BaseModel):
+    """One page of articles, best match (with 'q') or newest first."""
+
+    articles: list[ArticleSummary]
+    total: int = Field(description="Articles that match, on every page.")
+    page: int
+    per_page: int
+    pages: int
+
+
+class ArticleDetail(BaseModel):
+    """An article as indexed: citations' `start` and `end` are offsets into `text`."""
+
+    id: str
+    title: str | None
+    url: str | None
+    outlet: str | None
+    published_at: str | None
+    text: str
+
+
+class OutletCount(BaseModel):
+    name: str
+    articles: int
+
+
+class OutletList(BaseModel):
+    """Every outlet in the index, by name, for the outlet filter."""
+
+    outlets: list[OutletCount]
+
+
+class Health(BaseModel):
+    """The deployment answers and its index is loaded."""
+
+    status: Literal["ok"]
+    version: str = Field(description="Newsdesk's version.")
+    revision: str = Field(description="The index revision being served; it changes whenever articles change.")
+    articles: int = Field(description="Articles in that revision.")
 
 
 class ErrorDetail(BaseModel):
@@ -148,7 +274,26 @@ def parse_query(body: Any, default_k: int = DEFAULTS.citations, max_k: int = DEF
         k=request.k if "k" in request.model_fields_set else default_k,
         filters=_filters(request.filters),
         answerer=request.answerer,
+        context=tuple(earlier for earlier in request.history if earlier.strip()),
     )
+
+
+def parse_article_query(params: Mapping[str, Sequence[str]], max_chars: int = DEFAULTS.max_question_chars,
+                        ) -> ArticleSearch:
+    """The search a query string (each name with its values) asks for, or BadRequest naming what to fix."""
+    repeated = sorted(_shown(name) for name, values in params.items() if len(values) > 1)
+    if repeated:
+        raise BadRequest(f"give each parameter once (repeated: {', '.join(repeated[:5])})")
+    raw = {name: values[0] for name, values in params.items() if values}
+    try:
+        query = ArticleQuery.model_validate(raw)
+    except ValidationError as exc:
+        raise BadRequest(_describe_params(exc)) from None
+    if query.q is not None and len(query.q) > max_chars:
+        raise BadRequest(f"'q' is longer than {max_chars} characters: shorten it")
+    filters = models.Filters(outlet=query.outlet, published_after=_day_number(query.after),
+                             published_before=_day_number(query.before))
+    return ArticleSearch(words=query.q, filters=filters, page=query.page, per_page=query.per_page)
 
 
 def parse_filters(raw: Any) -> models.Filters:
@@ -196,6 +341,32 @@ def describe(exc: ValidationError, limits: Limits, under: tuple[str, ...] = ()) 
     return "; ".join(messages[:5])
 
 
+def _describe_params(exc: ValidationError) -> str:
+    """pydantic's errors about a query string as one message naming each parameter to fix."""
+    messages = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = str(error["loc"][0]) if error["loc"] else ""
+        reason = error.get("ctx", {}).get("error")
+        if error["type"] == "extra_forbidden":
+            message = f"unknown parameter {_shown(name)}: allowed are {sorted(ArticleQuery.model_fields)}"
+        elif isinstance(reason, ValueError) and str(reason):
+            message = str(reason)
+        elif name in {"page", "per_page"}:
+            top = MAX_PAGE if name == "page" else MAX_PER_PAGE
+            message = f"'{name}' must be a whole number from 1 to {top}"
+        elif name == "q":
+            message = f"'q' must be words, at most {DEFAULTS.max_question_chars} characters"
+        elif name == "outlet":
+            message = f"'outlet' must be an outlet's name, at most {MAX_OUTLET_CHARS} characters"
+        else:
+            message = f"'{name}' must be a date like 2024-03-05"
+        if error["type"] == "string_unicode":
+            message = f"{_shown(name)} is not valid Unicode text"
+        if message not in messages:
+            messages.append(message)
+    return "; ".join(messages[:5])
+
+
 def _name(loc: tuple[str, ...]) -> str:
     if not loc:
         return "a field name"
@@ -211,6 +382,8 @@ def _hint(loc: tuple[str, ...], limits: Limits) -> str:
         return f"'k' must be an integer from 1 to {limits.max_k}"
     if loc == ("answerer",):
         return "'answerer' must be 'extractive' or 'bedrock'"
+    if loc[:1] == ("history",):
+        return f"'history' must be a list of at most {MAX_HISTORY} earlier questions (strings)"
     if loc == ("filters",):
         return "'filters' must be an object with outlet, published_after or published_before"
     if loc == ("filters", "outlet"):
@@ -218,6 +391,16 @@ def _hint(loc: tuple[str, ...], limits: Limits) -> str:
     if field in {"published_after", "published_before"}:
         return f"filter '{field}' must be a date like 2024-03-05"
     return 'the body must be a JSON object like {"question": "..."}'
+
+
+def _outlet_name(value: str | None, name: str = "filter 'outlet'") -> str | None:
+    if value is None:
+        return None
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
+        raise ValueError(f"{name} contains a control character: send the outlet's name as plain text")
+    if not value.strip():
+        raise ValueError(f"{name} must be a non-empty string of at most {MAX_OUTLET_CHARS} characters")
+    return value.strip()
 
 
 def _to_day(value: object, name: str) -> date:

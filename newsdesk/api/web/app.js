@@ -1,0 +1,426 @@
+// Newsdesk's chat page. Plain JavaScript, no build step, no library. Text from the API (questions, answers,
+// articles) only ever enters the page as text nodes: never through innerHTML, so an article holding <script>
+// stays words on the screen.
+"use strict";
+
+(function () {
+  const MAX_HISTORY = 3; // earlier questions sent with a follow-up (the API takes at most this many)
+  const TIMEOUT_MS = 60000;
+  const TOKEN_KEY = "newsdesk-token";
+  const base = new URL(".", window.location.href); // the page's folder: works under an API Gateway stage prefix
+  const state = { earlier: [], turns: 0, articles: new Map(), opener: null, busy: false };
+  const $ = (id) => document.getElementById(id);
+
+  // -- small helpers -------------------------------------------------------------------------------
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function formatDay(iso) {
+    if (!iso) return "undated";
+    const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
+    if (!day) return iso;
+    const date = new Date(Date.UTC(+day[1], +day[2] - 1, +day[3]));
+    return date.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  }
+
+  function byline(outlet, published) {
+    return [outlet || "Unknown outlet", formatDay(published)].join(" · ");
+  }
+
+  function hostOf(url) {
+    try { return new URL(url).host; } catch (e) { return url; }
+  }
+
+  function safeLink(url) {
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+    } catch (e) { return null; }
+  }
+
+  // -- talking to the API -----------------------------------------------------------------------------
+  function token() {
+    // A sign-in page (Cognito's hosted UI) hands the token back in the fragment: keep it for this tab only.
+    const fragment = new URLSearchParams(window.location.hash.slice(1));
+    const given = fragment.get("id_token") || fragment.get("access_token");
+    if (given) {
+      sessionStorage.setItem(TOKEN_KEY, given);
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  class ApiError extends Error {
+    constructor(message, status) { super(message); this.status = status; }
+  }
+
+  async function call(path, options) {
+    const headers = { accept: "application/json" };
+    const bearer = token();
+    if (bearer) headers.authorization = "Bearer " + bearer;
+    if (options && options.body) headers["content-type"] = "application/json";
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch(new URL(path, base), { ...(options || {}), headers, signal: controller.signal });
+    } catch (e) {
+      throw new ApiError(controller.signal.aborted
+        ? "Newsdesk took too long to answer. Try again, or ask a shorter question."
+        : "Cannot reach Newsdesk. Check your connection (or that the server is running) and try again.", 0);
+    } finally {
+      clearTimeout(timer);
+    }
+    let body = null;
+    try { body = await response.json(); } catch (e) { body = null; }
+    if (!response.ok) throw new ApiError(explain(response.status, body), response.status);
+    return body;
+  }
+
+  function explain(status, body) {
+    const detail = body && body.error && body.error.message ? body.error.message
+      : body && body.message ? body.message : "";
+    if (status === 400) return "Newsdesk could not take that request: " + (detail || "check the question and filters") + ".";
+    if (status === 401 || status === 403) {
+      return "This Newsdesk needs you to sign in. Open the page from your organisation's sign-in link, then ask again.";
+    }
+    if (status === 404) return "Not found: " + (detail || "the item is gone") + ".";
+    if (status === 413) return "That request is too large: ask a shorter question.";
+    if (status === 429) return "Too many questions at once. Wait a few seconds, then ask again.";
+    if (status >= 500) {
+      return "Newsdesk had a problem on its side (error " + status + "). Try again in a moment." +
+        (detail ? " Details: " + detail : "");
+    }
+    return "Unexpected reply from Newsdesk (error " + status + ")." + (detail ? " " + detail : "");
+  }
+
+  // -- status, errors, spinner --------------------------------------------------------------------
+  function showError(message) {
+    const box = $("error");
+    clear(box);
+    box.append(el("strong", { text: "Something went wrong. " }), message);
+    box.hidden = false;
+  }
+
+  function hideError() {
+    $("error").hidden = true;
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    const status = $("status");
+    clear(status);
+    if (busy) status.append(el("span", { class: "spinner", "aria-hidden": "true" }), "Searching the archive…");
+    $("send").disabled = busy;
+    $("send").setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  // -- filters --------------------------------------------------------------------------------------
+  async function loadOutlets() {
+    try {
+      const body = await call("outlets");
+      const select = $("outlet");
+      for (const outlet of body.outlets) {
+        select.append(el("option", { value: outlet.name }, outlet.name + " (" + outlet.articles + ")"));
+      }
+    } catch (e) {
+      if (e.status === 401 || e.status === 403) showError(e.message);
+      // otherwise the outlet list simply stays short; questions still work
+    }
+  }
+
+  function filters() {
+    const chosen = {};
+    if ($("outlet").value) chosen.outlet = $("outlet").value;
+    if ($("after").value) chosen.published_after = $("after").value;
+    if ($("before").value) chosen.published_before = $("before").value;
+    return Object.keys(chosen).length ? chosen : null;
+  }
+
+  function describeFilters(chosen) {
+    if (!chosen) return null;
+    const parts = [];
+    if (chosen.outlet) parts.push("from " + chosen.outlet);
+    if (chosen.published_after) parts.push("on or after " + formatDay(chosen.published_after));
+    if (chosen.published_before) parts.push("on or before " + formatDay(chosen.published_before));
+    return "Only articles " + parts.join(", ");
+  }
+
+  // -- asking ---------------------------------------------------------------------------------------
+  async function ask(event) {
+    event.preventDefault();
+    if (state.busy) return;
+    const question = $("question").value.trim();
+    if (!question) {
+      showError("Type a question first, for example: How many homes lost power in the storm?");
+      $("question").focus();
+      return;
+    }
+    hideError();
+    const chosen = filters();
+    const request = { question };
+    if (chosen) request.filters = chosen;
+    if (state.earlier.length) request.history = state.earlier.slice(-MAX_HISTORY);
+    setBusy(true);
+    try {
+      const answer = await call("chat", { method: "POST", body: JSON.stringify(request) });
+      state.earlier.push(question);
+      const turn = renderTurn(question, answer, chosen, request.history || []);
+      $("question").value = "";
+      turn.querySelector(".answer").focus({ preventScroll: true });
+      turn.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    } catch (e) {
+      showError(e.message);
+      $("question").focus();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function renderTurn(question, answer, chosen, history) {
+    state.turns += 1;
+    const number = state.turns;
+    const citations = new Map((answer.citations || []).map((c) => [c.n, c]));
+    const body = el("article", { class: "answer" + (answer.abstained ? " abstained" : ""), tabindex: "-1",
+                                 "aria-label": "Answer " + number });
+    const turn = el("li", { class: "turn", "data-turn": number },
+      el("div", { class: "question" },
+        el("p", { class: "who", text: history.length ? "Follow-up question" : "Question" }),
+        el("p", { class: "question-text", text: question }),
+        chosen ? el("p", { class: "filters-used", text: describeFilters(chosen) }) : null),
+      body);
+    if (answer.abstained) {
+      body.append(
+        el("p", { class: "abstain-title", text: "The reporting here does not answer that." }),
+        el("p", { class: "abstain-text", text: answer.answer }));
+    } else {
+      body.append(el("p", { class: "answer-text" }, withMarkers(answer.answer, citations, number)));
+      if (answer.conflict && answer.claims && answer.claims.length) body.append(conflictBox(answer, citations, number));
+      body.append(...verification(answer));
+      body.append(sourceList(answer, number));
+    }
+    body.append(el("p", { class: "answer-meta", text: answerMeta(answer) }));
+    turn._citations = citations;
+    $("turns").append(turn);
+    return turn;
+  }
+
+  function withMarkers(text, citations, turn) {
+    // "[n]" markers become buttons that open the source; everything else stays text.
+    const out = [];
+    const marker = /\[(\d+)\]/g;
+    let last = 0;
+    let match;
+    while ((match = marker.exec(text)) !== null) {
+      const citation = citations.get(Number(match[1]));
+      if (!citation) continue;
+      out.push(text.slice(last, match.index));
+      out.push(citeButton(citation, turn));
+      last = marker.lastIndex;
+    }
+    out.push(text.slice(last));
+    return out;
+  }
+
+  function citeButton(citation, turn) {
+    return el("button", {
+      type: "button", class: "cite", "data-n": citation.n, "data-turn": turn,
+      "aria-label": "Source " + citation.n + ": " + (citation.title || citation.article_id) + ", " +
+        byline(citation.outlet, citation.published_at),
+      onclick: (e) => openCitation(turn, citation.n, e.currentTarget),
+    }, String(citation.n));
+  }
+
+  function verification(answer) {
+    const notes = [];
+    if (answer.answerer === "bedrock") {
+      notes.push(el("p", { class: "verified-note" },
+        el("span", { class: "badge ok", text: "Verified" }),
+        " Written by Bedrock from the sources. Each sentence is kept only because the numbered quotes below " +
+        "support it, and each quote was found word for word in its article."));
+      if (answer.unsupported && answer.unsupported.length) {
+        const count = answer.unsupported.length;
+        notes.push(el("p", { class: "note", text: count + (count === 1 ? " sentence" : " sentences") +
+          " of the draft answer were removed because no source supports them." }));
+      }
+    }
+    if (answer.fallback) {
+      notes.push(el("p", { class: "note", text: "The generated answer was not available (" + answer.fallback +
+        "), so this answer quotes the sources directly." }));
+    }
+    return notes;
+  }
+
+  function conflictBox(answer, citations, turn) {
+    const box = el("div", { class: "conflict", role: "note" },
+      el("p", { class: "conflict-title", text: "The reports differ" }),
+      answer.conflict_note ? el("p", { text: answer.conflict_note }) : null);
+    for (const group of answer.claims) {
+      const rows = group.claims.map((claim) => el("tr", {},
+        el("td", { text: claim.value }),
+        el("td", { text: claim.outlet || "Unknown outlet" }),
+        el("td", { text: formatDay(claim.published_at) }),
+        el("td", {}, citations.has(claim.n) ? citeButton(citations.get(claim.n), turn) : String(claim.n))));
+      box.append(el("table", { class: "claims" },
+        el("caption", { text: "Figures for " + group.about + ", newest first" }),
+        el("thead", {}, el("tr", {}, ["Figure", "Outlet", "Published", "Source"].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", {}, rows)));
+    }
+    return box;
+  }
+
+  function sourceList(answer, turn) {
+    const quoted = answer.answerer !== "extractive"; // an extractive answer is the quotes themselves
+    const items = (answer.citations || []).map((c) => el("li", { class: "source" },
+      el("button", { type: "button", class: "source-button", "data-n": c.n, "data-turn": turn,
+                     onclick: (e) => openCitation(turn, c.n, e.currentTarget) },
+        el("span", { class: "source-n", "aria-hidden": "true", text: String(c.n) }),
+        el("span", { class: "source-title", text: c.title || c.article_id }),
+        el("span", { class: "source-meta", text: byline(c.outlet, c.published_at) })),
+      quoted ? el("blockquote", { class: "quote", text: c.sentence }) : null));
+    return el("div", { class: "sources" },
+      el("h3", { text: "Sources" }),
+      el("ol", { class: "source-list" }, items));
+  }
+
+  function answerMeta(answer) {
+    const total = answer.timing_ms && answer.timing_ms.total;
+    const parts = [answer.answerer === "bedrock" ? "Answer by Bedrock, verified" : "Quoted answer"];
+    if (typeof total === "number") parts.push((total / 1000).toFixed(total < 1000 ? 2 : 1) + " s");
+    return parts.join(" · ");
+  }
+
+  // -- the article beside the answer --------------------------------------------------------------
+  async function openCitation(turnNumber, n, opener) {
+    const turn = document.querySelector('.turn[data-turn="' + turnNumber + '"]');
+    const citation = turn && turn._citations.get(n);
+    if (!citation) return;
+    state.opener = opener;
+    document.querySelectorAll(".cite.active, .source-button.active").forEach((b) => b.classList.remove("active"));
+    turn.querySelectorAll('[data-n="' + n + '"]').forEach((b) => b.classList.add("active"));
+    hideError();
+    let article = state.articles.get(citation.article_id);
+    if (!article) {
+      try {
+        article = await call("articles/" + encodeURIComponent(citation.article_id));
+      } catch (e) {
+        showError(e.message);
+        return;
+      }
+      state.articles.set(citation.article_id, article);
+    }
+    const sameArticle = [...turn._citations.values()].filter((c) => c.article_id === citation.article_id);
+    renderArticle(article, citation, sameArticle);
+  }
+
+  function locate(text, citation) {
+    // The quote at its offsets; if the article changed since the answer, wherever the quote now is.
+    if (text.slice(citation.start, citation.end) === citation.sentence) return [citation.start, citation.end];
+    const at = text.indexOf(citation.sentence);
+    return at >= 0 ? [at, at + citation.sentence.length] : null;
+  }
+
+  function renderArticle(article, current, sameArticle) {
+    const panel = $("article");
+    $("article-kicker").textContent = "Source " + current.n;
+    $("article-title").textContent = article.title || article.id;
+    $("article-meta").textContent = byline(article.outlet, article.published_at);
+    const link = $("article-link");
+    clear(link);
+    const href = article.url && safeLink(article.url);
+    if (href) {
+      link.append(el("a", { href, target: "_blank", rel: "noopener noreferrer" },
+        "Read the original at " + hostOf(href), el("span", { class: "visually-hidden", text: " (opens a new tab)" })));
+    } else {
+      link.append("No link to the original was given for this article.");
+    }
+    const spans = [];
+    for (const c of sameArticle) {
+      const at = locate(article.text, c);
+      if (at && !spans.some((s) => s.start === at[0])) spans.push({ start: at[0], end: at[1], n: c.n, current: c.n === current.n });
+    }
+    spans.sort((a, b) => a.start - b.start);
+    const note = $("article-note");
+    note.hidden = spans.some((s) => s.current);
+    note.textContent = note.hidden ? "" : "This article has changed since the answer: the quote is no longer in it.";
+    const body = $("article-text");
+    clear(body);
+    let cursor = 0;
+    let target = null;
+    for (const span of spans) {
+      if (span.start < cursor) continue; // overlapping quotes: the first one is marked
+      body.append(document.createTextNode(article.text.slice(cursor, span.start)));
+      const mark = el("mark", {
+        class: span.current ? "cited current" : "cited",
+        "data-n": span.n,
+        title: span.current ? "Quoted as source " + span.n : "Also quoted, as source " + span.n,
+      }, article.text.slice(span.start, span.end));
+      if (span.current) { mark.id = "cited-sentence"; mark.setAttribute("tabindex", "-1"); target = mark; }
+      body.append(mark);
+      cursor = span.end;
+    }
+    body.append(document.createTextNode(article.text.slice(cursor)));
+    panel.hidden = false;
+    document.body.classList.add("reading");
+    if (target) {
+      target.scrollIntoView({ block: "center" });
+      target.focus({ preventScroll: true });
+    } else {
+      body.scrollTop = 0;
+      $("article-title").focus();
+    }
+  }
+
+  function closeArticle() {
+    $("article").hidden = true;
+    document.body.classList.remove("reading");
+    if (state.opener && document.contains(state.opener)) state.opener.focus();
+  }
+
+  // -- wiring ---------------------------------------------------------------------------------------
+  function newConversation() {
+    state.earlier = [];
+    clear($("turns"));
+    closeArticle();
+    hideError();
+    $("question").focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    token();
+    $("ask").addEventListener("submit", ask);
+    $("question").addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        $("ask").requestSubmit();
+      }
+    });
+    $("close-article").addEventListener("click", closeArticle);
+    $("new-conversation").addEventListener("click", newConversation);
+    $("clear-filters").addEventListener("click", () => {
+      $("outlet").value = ""; $("after").value = ""; $("before").value = "";
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !$("article").hidden) closeArticle();
+    });
+    loadOutlets();
+    $("question").focus();
+  });
+})();
