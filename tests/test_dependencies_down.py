@@ -121,6 +121,7 @@ def test_s3_unreachable_keeps_answering_from_the_snapshot_and_picks_up_a_new_one
     for _ in range(2):  # the documented fallback: keep answering from the snapshot already here
         status, body = chat(reader)
         assert status == 200 and body["citations"]
+        reader.store.wait()  # type: ignore[attr-defined]  # the check runs beside the request, never inside it
     failed = warnings(caplog, "manifest check failed")
     assert failed and all(not r.exc_info and url in r.getMessage() for r in failed)  # one line per check
 
@@ -128,6 +129,8 @@ def test_s3_unreachable_keeps_answering_from_the_snapshot_and_picks_up_a_new_one
     server = moto(moto_port, tmp_path / "moto2.log")  # back (empty: moto keeps nothing), and a new version published
     try:
         seed_bucket(url, local, bucket)
+        chat(reader)  # notices the new version, answered from the old one while it downloads in the background
+        reader.store.wait()  # type: ignore[attr-defined]
         status, body = chat(reader, "When do the early ferry sailings leave?")
         assert status == 200 and body["citations"][0]["outlet"] == "Regional Wire"
     finally:

@@ -23,7 +23,7 @@ from newsdesk.app import build_service, s3_ingest_from_env
 from newsdesk.errors import PublishConflict
 from newsdesk.index import snapshot_writer
 from newsdesk.index import snapshots as snapshot
-from newsdesk.index.s3_events import article_id_for_key, parse_s3_event
+from newsdesk.index.s3_events import article_id_for_key, handle_delivery, parse_s3_event
 from newsdesk.settings import Settings
 from tests.conftest import EXAMPLES, ROOT
 from tests.moto_fixtures import FAKE_AWS
@@ -63,9 +63,16 @@ def buckets(moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     s3_ingest_from_env.cache_clear()
 
 
+def ingest(event: dict[str, Any]) -> dict[str, Any]:
+    """What handler.ingest_s3 does with an event, with the writer's whole report (the handler returns only
+    the messages to retry: tests/test_sqs_ingest.py)."""
+    writer, read = s3_ingest_from_env()
+    return handle_delivery(event, writer, read)
+
+
 def put_and_ingest(s3: Any, bucket: str, key: str, body: str | bytes) -> dict[str, Any]:
     s3.put_object(Bucket=bucket, Key=key, Body=body.encode() if isinstance(body, str) else body)
-    return handler.ingest_s3(s3_event(bucket, key), None)
+    return ingest(s3_event(bucket, key))
 
 
 def manifest(s3: Any, index: str) -> dict[str, Any]:
@@ -115,7 +122,10 @@ def test_end_to_end_new_process_follows_updates(buckets: Any, tmp_path: Path) ->
     first = put_and_ingest(s3, articles, key, STORM)
     assert first["published"] and first["ingested"] == 1
     assert manifest(s3, index)["version"] == first["version"]
-    assert s3.head_object(Bucket=index, Key=f"index/versions/{first['version']}/chroma.sqlite3")
+    [segment] = manifest(s3, index)["segments"]
+    assert segment["articles"] == 1 and any(f["path"] == "chroma.sqlite3" for f in segment["files"])
+    for file in segment["files"]:
+        assert s3.head_object(Bucket=index, Key=f"index/objects/{file['sha256']}")["ContentLength"] == file["size"]
 
     query = QueryProcess(env, tmp_path / "empty-tmp")
     try:
@@ -142,11 +152,11 @@ def test_end_to_end_new_process_follows_updates(buckets: Any, tmp_path: Path) ->
 def test_redelivered_event_changes_nothing(buckets: Any) -> None:
     s3, articles, index, _ = buckets
     first = put_and_ingest(s3, articles, "articles/storm.txt", STORM)
-    again = handler.ingest_s3(s3_event(articles, "articles/storm.txt"), None)
+    objects = s3.list_objects_v2(Bucket=index, Prefix="index/")["KeyCount"]
+    again = ingest(s3_event(articles, "articles/storm.txt"))
     assert again["published"] is False and again["unchanged"] == 1 and again["ingested"] == 0
     assert manifest(s3, index)["version"] == first["version"]
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=index, Prefix="index/versions/")["Contents"]]
-    assert {key.split("/")[2] for key in keys} == {first["version"]}  # one version, no second upload
+    assert s3.list_objects_v2(Bucket=index, Prefix="index/")["KeyCount"] == objects  # nothing uploaded
 
 
 def test_removed_object_deletes_its_article(buckets: Any) -> None:
@@ -154,12 +164,12 @@ def test_removed_object_deletes_its_article(buckets: Any) -> None:
     put_and_ingest(s3, articles, "articles/storm.txt", STORM)
     put_and_ingest(s3, articles, "articles/bridge.md", (EXAMPLES / "harbor-gazette-bridge-closure.md").read_text())
     s3.delete_object(Bucket=articles, Key="articles/storm.txt")
-    result = handler.ingest_s3(s3_event(articles, "articles/storm.txt", "ObjectRemoved:Delete"), None)
+    result = ingest(s3_event(articles, "articles/storm.txt", "ObjectRemoved:Delete"))
     assert result["published"] and result["deleted"] == 1
     writer, _ = s3_ingest_from_env()
     assert _published_stats(writer).articles == 1
     # Redelivery of the removal: nothing left to delete, no new version.
-    assert handler.ingest_s3(s3_event(articles, "articles/storm.txt", "ObjectRemoved:Delete"), None)["published"] is False
+    assert ingest(s3_event(articles, "articles/storm.txt", "ObjectRemoved:Delete"))["published"] is False
 
 
 def test_jsonl_object_that_shrinks_drops_the_missing_articles(buckets: Any) -> None:
@@ -205,37 +215,55 @@ def _published_stats(writer: Any) -> Any:
     return build_service(Settings.from_env(snapshot_dir=writer.root.parent / "reader")).stats()
 
 
-def test_a_publish_that_loses_a_race_changes_nothing_and_its_retry_builds_on_the_winner(
+def test_a_publish_that_loses_a_race_starts_again_from_the_winner(
         buckets: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s3, articles, index, env = buckets
     put_and_ingest(s3, articles, "articles/storm.txt", STORM)
 
-    # Someone seeds the index from the CLI (the bridge story only) while the function works on the next event.
+    # Someone seeds the index from the CLI (the bridge story only) while the function works on the next batch.
     seed = tmp_path / "seed"
     service = build_service(Settings.from_env({}, embedder="hash", store=seed))
     service.ingest(load_paths([str(EXAMPLES / "harbor-gazette-bridge-closure.md")]))
     service.store.client.close()  # type: ignore[attr-defined]
     blobs = S3Blobs(s3_client(env["NEWSDESK_S3_ENDPOINT_URL"], "us-east-1"), index)
     won: list[str] = []
-    real_publish = snapshot_writer.publish
+    real_commit = snapshot_writer.commit
 
-    def publish_after_a_rival(target: Any, folder: Path, after: Any = None) -> Any:
+    def commit_after_a_rival(target: Any, segments: Any, after: Any) -> Any:
         if not won:
             won.append(snapshot.publish(blobs, seed, after=snapshot.read_latest(blobs)).version)
-        return real_publish(target, folder, after)
+        return real_commit(target, segments, after)
 
-    monkeypatch.setattr(snapshot_writer, "publish", publish_after_a_rival)
+    monkeypatch.setattr(snapshot_writer, "commit", commit_after_a_rival)
     library = (EXAMPLES / "port-alder-radio-library.html").read_text()
     s3.put_object(Bucket=articles, Key="articles/library.html", Body=library.encode())
-    event = s3_event(articles, "articles/library.html")
-    with pytest.raises(PublishConflict, match="another publish won"):
-        handler.ingest_s3(event, None)
-    assert manifest(s3, index)["version"] == won[0]  # the rival's index stands, untouched
-
-    retry = handler.ingest_s3(event, None)  # what Lambda does with a failed asynchronous event
-    assert retry["published"] and manifest(s3, index)["parent"] == won[0]
+    result = ingest(s3_event(articles, "articles/library.html"))
+    published = json.loads(s3.get_object(Bucket=index, Key=f"index/manifests/{result['version']}.json")["Body"].read())
+    assert result["published"] and published["parent"] == won[0]  # built on the winner, which stands
     reader = build_service(Settings.from_env({}, embedder="hash", index_bucket=index, snapshot_dir=tmp_path / "reader",
                                              s3_endpoint_url=env["NEWSDESK_S3_ENDPOINT_URL"]))
     titles = {article.title for article, _ in reader.store.iter_articles()}  # type: ignore[attr-defined]
     assert titles == {"Old Mill Bridge closed after inspectors find cracks",
                       "Port Alder library reopens with a new children's wing"}
+
+
+def test_a_publish_that_keeps_losing_fails_and_changes_nothing(buckets: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    s3, articles, index, _ = buckets
+    first = put_and_ingest(s3, articles, "articles/storm.txt", STORM)
+
+    def always_lose(target: Any, segments: Any, after: Any) -> Any:
+        raise PublishConflict("another publish won")
+
+    monkeypatch.setattr(snapshot_writer, "commit", always_lose)
+    s3.put_object(Bucket=articles, Key="articles/library.txt", Body=b"The library reopens. Children cheer.")
+    with pytest.raises(PublishConflict):  # the handler raises: the whole batch goes back to the queue
+        handler.ingest_s3({"Records": [sqs_record("m1", s3_event(articles, "articles/library.txt"))]}, None)
+    assert manifest(s3, index)["version"] == first["version"]
+    writer, _ = s3_ingest_from_env()
+    assert not list(writer.work.iterdir())  # no half-made segment left behind
+
+
+def sqs_record(message_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"messageId": message_id, "receiptHandle": "r-" + message_id, "body": json.dumps(body),
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest", "awsRegion": "us-east-1"}

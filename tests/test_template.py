@@ -145,10 +145,12 @@ def test_each_route_has_its_own_throttle(template: dict[str, Any]) -> None:
 def test_ingest_is_one_writer_triggered_by_articles_prefix(template: dict[str, Any]) -> None:
     ingest = functions(template)["IngestFunction"]
     assert ingest["ReservedConcurrentExecutions"] == 1
-    [event] = ingest["Events"].values()
-    assert event["Type"] == "S3" and event["Properties"]["Bucket"] == {"Ref": "ArticlesBucket"}
-    assert set(event["Properties"]["Events"]) == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
-    assert event["Properties"]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "articles/"}]
+    [event] = ingest["Events"].values()  # S3 notifications reach it through the queue (tests/test_sqs_ingest.py)
+    assert event["Type"] == "SQS" and event["Properties"]["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+    bucket = template["Resources"]["ArticlesBucket"]["Properties"]["NotificationConfiguration"]
+    assert {c["Event"] for c in bucket["QueueConfigurations"]} == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
+    for rule in bucket["QueueConfigurations"]:
+        assert rule["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "articles/"}]
 
 
 def test_query_functions_cannot_write_the_index(template: dict[str, Any]) -> None:

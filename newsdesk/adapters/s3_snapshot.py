@@ -78,14 +78,18 @@ class S3Blobs:
         self._call(key, lambda: self.client.upload_file(str(path), self.bucket, key))
 
     def list_keys(self, prefix: str) -> list[str]:
-        keys: list[str] = []
+        return list(self.list_sizes(prefix))
+
+    def list_sizes(self, prefix: str) -> dict[str, tuple[int, float]]:
+        found: dict[str, tuple[int, float]] = {}
 
         def collect() -> None:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-                keys.extend(str(item["Key"]) for item in page.get("Contents", []))
+                for item in page.get("Contents", []):
+                    found[str(item["Key"])] = (int(item["Size"]), item["LastModified"].timestamp())
 
         self._call(prefix, collect)
-        return keys
+        return found
 
     def delete_keys(self, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), 1000):  # the most one DeleteObjects call takes

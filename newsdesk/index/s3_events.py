@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -57,6 +57,64 @@ class EventReport:
     def to_dict(self) -> dict[str, Any]:
         return {"ingested": self.ingested, "unchanged": self.unchanged, "deleted": self.deleted,
                 "bad_objects": self.bad_objects, "errors": self.errors}
+
+
+class BatchWriter(Protocol):
+    """Applies a batch of object changes to the index and publishes them (SnapshotWriter)."""
+
+    def handle(self, changes: Sequence[ObjectChange], read: ReadObject) -> dict[str, Any]: ...
+
+
+@dataclass
+class Delivery:
+    """One invocation's worth of object changes, and which SQS message named which keys."""
+
+    changes: list[ObjectChange] = field(default_factory=list)
+    keys: dict[str, set[str]] = field(default_factory=dict)  # message id -> object keys it carries
+    unreadable: list[str] = field(default_factory=list)  # message ids whose body is not an S3 notification
+
+
+def parse_delivery(event: dict[str, Any]) -> Delivery:
+    """An SQS batch of S3 notifications (or, as before the queue, one S3 event) as object changes."""
+    delivery = Delivery()
+    records = event.get("Records") or []
+    if not any(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records):
+        delivery.changes = parse_s3_event(event)
+        return delivery
+    for record in records:
+        message = str(record.get("messageId") or "")
+        try:
+            body = json.loads(record.get("body") or "")
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            log.error("queue message is not an S3 notification message_id=%s error=%s", message, exc)
+            delivery.unreadable.append(message)
+            continue
+        if body.get("Event") == "s3:TestEvent":  # S3 sends one when the notification is set up
+            delivery.keys[message] = set()
+            continue
+        changes = parse_s3_event(body)
+        if not changes:
+            log.error("queue message names no S3 object message_id=%s", message)
+            delivery.unreadable.append(message)
+            continue
+        delivery.changes.extend(changes)
+        delivery.keys[message] = {c.key for c in changes}
+    return delivery
+
+
+def handle_delivery(event: dict[str, Any], writer: BatchWriter, read: ReadObject) -> dict[str, Any]:
+    """The whole batch as one publish. Messages naming an object that could not be ingested (or no object at
+    all) are returned as batchItemFailures, so only they go back to the queue and, after retries, to its
+    dead-letter queue; a failed run raises, and the whole batch returns to the queue."""
+    delivery = parse_delivery(event)
+    result = writer.handle(delivery.changes, read)
+    bad = set(result.get("bad_objects") or ())
+    failed = delivery.unreadable + [m for m, keys in delivery.keys.items() if keys & bad]
+    result["batchItemFailures"] = [{"itemIdentifier": m} for m in failed]
+    result["messages"] = len(delivery.keys) + len(delivery.unreadable)
+    return result
 
 
 def parse_s3_event(event: dict[str, Any]) -> list[ObjectChange]:

@@ -1,4 +1,5 @@
-"""A read-only VectorStore over the latest S3 snapshot, swapped for a newer one after a manifest check."""
+"""A read-only VectorStore over the latest S3 snapshot; newer versions are fetched in the background and
+swapped in between requests, so no request waits on a download."""
 
 from __future__ import annotations
 
@@ -10,24 +11,33 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from newsdesk.errors import SnapshotRefused, StoreUnavailable
-from newsdesk.index.snapshots import MANIFEST_KEY, Blobs, Manifest, fetch, read_manifest
+from newsdesk.index.segment_files import SegmentFolders
+from newsdesk.index.segments import Part, SegmentedStore
+from newsdesk.index.snapshots import MANIFEST_KEY, Blobs, Manifest, read_manifest, timed
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 from newsdesk.ports import VectorStore
 
 log = logging.getLogger(__name__)
 
-# Opens an unpacked snapshot folder; returns the store and a function that releases it.
+# Opens a segment folder; returns the store and a function that releases it.
 Opener = Callable[[Path], tuple[VectorStore, Callable[[], None]]]
 
 
 class SnapshotStore:
-    """Queries go to one complete snapshot at a time; a newer one is unpacked beside it, then swapped in."""
+    """Queries go to one complete version at a time. Every `check_seconds` a request starts a background check;
+    a newer version's missing segments are downloaded, opened and prepared on that thread, and the next request
+    swaps it in. A failed check or download keeps the version in use (and says so in the log)."""
 
     def __init__(self, blobs: Blobs, root: Path, opener: Opener, check_seconds: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.blobs, self.root, self.opener, self.check_seconds, self.clock = blobs, root, opener, check_seconds, clock
-        self._lock = threading.Lock()
-        self._loaded: list[tuple[Manifest, Path, VectorStore, Callable[[], None]]] = []
+        self.folders = SegmentFolders(blobs, root / "segments")
+        self._lock = threading.Lock()  # guards the fields below; never held during a download
+        self._checking = threading.Lock()  # one check (and download) at a time
+        self._opened: dict[str, tuple[VectorStore, Callable[[], None]]] = {}  # segment name -> store, release
+        self._views: list[tuple[Manifest, SegmentedStore]] = []  # in use last; the one before finishes its queries
+        self._ready: tuple[Manifest, SegmentedStore] | None = None
+        self._loading: Manifest | None = None
         self._refused: str | None = None  # a version that failed its checks: not downloaded again
         manifest = read_manifest(blobs)
         if manifest is None:
@@ -35,62 +45,117 @@ class SnapshotStore:
                 f"no index in {blobs.where}/{MANIFEST_KEY}: seed it with `newsdesk publish` "
                 "or upload articles under articles/"
             )
-        self._swap_to(manifest)
+        self._ready = (manifest, self._load(manifest))  # a cold start has nothing to serve until this is here
+        self._swap()
         self._checked_at = clock()
 
     @property
     def manifest(self) -> Manifest:
-        return self._loaded[-1][0]
+        return self._views[-1][0]
 
     @property
-    def _current(self) -> VectorStore:
-        return self._loaded[-1][2]
+    def _current(self) -> SegmentedStore:
+        return self._views[-1][1]
 
     def refresh(self, force: bool = False) -> bool:
-        """Look at the manifest (at most every `check_seconds`); True when a newer version was swapped in."""
-        with self._lock:
-            now = self.clock()
-            if not force and now - self._checked_at < self.check_seconds:
-                return False
+        """Check now (or when due) and wait for the download: True when a newer version was swapped in. Requests
+        never call this; they call `revision`, which starts the same work on a background thread."""
+        now = self.clock()
+        if force or now - self._checked_at >= self.check_seconds:
             self._checked_at = now
+            self._check()
+        return self._swap()
+
+    def wait(self, timeout: float = 600.0) -> None:
+        """Until the background check (and download) in progress, if any, is over: for tests and benchmarks."""
+        if self._checking.acquire(timeout=timeout):
+            self._checking.release()
+
+    def _start_check(self) -> None:
+        now = self.clock()
+        if now - self._checked_at < self.check_seconds or self._checking.locked():
+            return
+        self._checked_at = now
+        threading.Thread(target=self._check, name="newsdesk-snapshot-fetch", daemon=True).start()
+
+    def _check(self) -> None:
+        with self._checking:
             try:
                 latest = read_manifest(self.blobs)
             except Exception as exc:  # a failed check keeps serving the version we have
                 log.warning("manifest check failed error=%s", exc)
-                return False
-            if latest is None or latest.version in (self.manifest.version, self._refused):
-                return False
+                return
+            ready = self._ready[0].version if self._ready else None
+            if latest is None or latest.version in (self.manifest.version, self._refused, ready):
+                return
+            elapsed = timed()
+            with self._lock:  # segments no version in use needs go before new ones arrive (disk space)
+                kept = [m for m, _ in self._views] + ([self._ready[0]] if self._ready else [])
+                needed = {s.name for m in kept for s in m.segments}
+            self.folders.keep_only(needed)
             try:
-                self._swap_to(latest)
+                view = self._load(latest)
             except SnapshotRefused as exc:  # tampered or unchecked: keep answering from the version we trust
                 self._refused = latest.version
                 log.error("snapshot version refused version=%s key=%s kept=%s error=%s",
                           latest.version, exc.key, self.manifest.version, exc)
-                return False
-            except StoreUnavailable as exc:  # e.g. a failed download: keep serving, try again at the next check
+                return
+            except Exception as exc:  # e.g. a failed download or a full disk: keep serving, retry at the next check
                 log.warning("snapshot version not loaded version=%s kept=%s error=%s",
                             latest.version, self.manifest.version, exc)
+                return
+            with self._lock:
+                self._ready = (latest, view)
+            log.info("snapshot version ready version=%s seconds=%.3f", latest.version, elapsed())
+
+    def _load(self, manifest: Manifest) -> SegmentedStore:
+        """Download the segments this container lacks, open them and prepare the merged view (off the request path)."""
+        with self._lock:
+            self._loading = manifest
+        try:
+            paths = self.folders.ensure(manifest)
+            parts = []
+            for segment in manifest.segments:
+                if not segment.files:
+                    continue
+                with self._lock:
+                    opened = self._opened.get(segment.name)
+                if opened is None:
+                    opened = self.opener(paths[segment.name])
+                    with self._lock:
+                        self._opened[segment.name] = opened
+                parts.append(Part(segment.name, opened[0], paths[segment.name], segment.hidden))
+            return SegmentedStore(parts, self.root / "views" / manifest.version)
+        finally:
+            with self._lock:
+                self._loading = None
+
+    def _swap(self) -> bool:
+        """Put a prepared version in use; release what neither it nor the previous one needs."""
+        with self._lock:
+            if self._ready is None:
                 return False
-            return True
+            self._views.append(self._ready)
+            self._ready = None
+            dropped, self._views = self._views[:-2], self._views[-2:]
+            needed = {s.name for m in [m for m, _ in self._views] + ([self._loading] if self._loading else [])
+                      for s in m.segments}
+            released = [(name, self._opened.pop(name)[1]) for name in list(self._opened) if name not in needed]
+        for _, release in released:
+            release()
+        for _, view in dropped:
+            if view.cache_dir() == view.view:  # else it used its one segment's own folder
+                shutil.rmtree(view.view, ignore_errors=True)
+        log.info("snapshot in use version=%s segments=%d", self.manifest.version, len(self.manifest.segments))
+        return True
 
-    def _swap_to(self, manifest: Manifest) -> None:
-        path = fetch(self.blobs, manifest, self.root / manifest.version)
-        store, release = self.opener(path)
-        self._loaded.append((manifest, path, store, release))
-        log.info("snapshot in use version=%s", manifest.version)
-        # Keep the previous version a little longer for queries already running on it; drop older ones.
-        while len(self._loaded) > 2:
-            _, old_path, _, old_release = self._loaded.pop(0)
-            old_release()
-            shutil.rmtree(old_path, ignore_errors=True)
-
-    # -- VectorStore: reads delegate to the current snapshot -------------------------------------
+    # -- VectorStore: reads delegate to the version in use ---------------------------------------
     def revision(self) -> str:
-        # The service asks for the revision before each query (every few seconds), so a swap lands
-        # between queries, never inside one.
-        self.refresh()
-        # The unpacked index's own revision: the lexical index its writer saved beside it matches it.
-        return self._current.revision()  # type: ignore[no-any-return]
+        # The service asks for the revision before a question (every few seconds): a swap lands between
+        # questions, never inside one, and a check or download never holds the question up.
+        self._swap()
+        self._start_check()
+        return self._current.revision()
 
     def version_of(self, article_id: str) -> str | None:
         return self._current.version_of(article_id)
@@ -108,7 +173,7 @@ class SnapshotStore:
         return self._current.sentences(versions)
 
     def iter_articles(self) -> Iterator[tuple[Article, str]]:
-        return self._current.iter_articles()  # type: ignore[attr-defined, no-any-return]
+        return self._current.iter_articles()
 
     def stats(self) -> StoreStats:
         return self._current.stats()
