@@ -191,20 +191,33 @@ def build_snapshot_store(settings: Settings, blobs: Blobs | None = None) -> Vect
 def s3_ingest_from_env() -> tuple[SnapshotWriter, ReadObject]:
     """The S3-triggered writer and an object reader, built once per container (the embedder is reused)."""
     from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
-    from newsdesk.index.snapshot_writer import SnapshotWriter
 
     settings = Settings.from_env()
     embedder = build_embedder(settings)
     client = s3_client(settings.s3_endpoint_url, settings.aws_region)
 
-    def open_service(path: Path) -> tuple[Service, Callable[[], None]]:
-        store, close = open_chroma(path)
-        return build_service(settings, store=store, embedder=embedder), close
-
     def read(bucket: str, key: str) -> bytes | None:
         return S3Blobs(client, bucket).get_bytes(key)
 
-    return SnapshotWriter(index_blobs(settings), snapshot_root(settings) / "writer", open_service), read
+    return build_snapshot_writer(settings, embedder), read
+
+
+def build_snapshot_writer(settings: Settings, embedder: Embedder | None = None) -> SnapshotWriter:
+    """The S3 index writer: a delta segment per batch, compaction by the settings (`newsdesk compact` too).
+    The embedder is built on first use: compaction copies vectors and never needs one."""
+    from newsdesk.adapters.chroma_merge import merge_folders
+    from newsdesk.index.compaction import CompactionPolicy
+    from newsdesk.index.snapshot_writer import SnapshotWriter, WriterParts
+
+    built: list[Embedder] = [embedder] if embedder is not None else []
+
+    def make_service(store: VectorStore) -> Service:
+        if not built:
+            built.append(build_embedder(settings))
+        return build_service(settings, store=store, embedder=built[0])
+
+    return SnapshotWriter(index_blobs(settings), snapshot_root(settings) / "writer",
+                          WriterParts(open_chroma, make_service, merge_folders), CompactionPolicy.from_settings(settings))
 
 
 @lru_cache(maxsize=1)
