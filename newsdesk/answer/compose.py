@@ -110,6 +110,17 @@ def assign(parts: list[Part], rankings: list[list[ScoredSentence]], articles: di
     return [picked[i] for i in sorted(picked)]
 
 
+def lead_with_best(scored: list[ScoredSentence], articles: dict[str, Article], outlets: list[str],
+                   picks: list[ScoredSentence]) -> list[ScoredSentence]:
+    """The sentence that best answers the whole question first (it names what the parts have in common: "Which
+    company ...?"), then the parts' sentences in the question's order."""
+    allowed = _named_outlets_only(scored, articles, outlets)
+    if not allowed:
+        return picks
+    best = allowed[0]
+    return [best, *(p for p in picks if _key(p) != _key(best))]
+
+
 def cover(scored: list[ScoredSentence], articles: dict[str, Article], outlets: list[str], weights: dict[str, float],
           k: int, limit: int, repeat_cost: float, first: list[ScoredSentence] | None = None,
           gain_weight: float = COVER_WEIGHT) -> list[ScoredSentence]:

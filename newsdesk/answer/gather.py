@@ -9,7 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-from newsdesk.answer.compose import assign, cover, newest_relevant
+from newsdesk.answer.compose import assign, cover, lead_with_best, newest_relevant
 from newsdesk.answer.evidence import (
     Evidence,
     QuestionTerms,
@@ -71,27 +71,31 @@ def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, l
     started = time.perf_counter()
     content = question_terms(plan.content, lexical)
     parts = split_parts(query.question, plan, lambda text: len(terms(text))) if plan.mentions else []
-    part_vectors: Matrix = library.embedder.embed([p.text for p in parts]) if parts else np.zeros((0, 1), np.float32)
+    part_vectors: Matrix = np.zeros((0, 1), np.float32)
+    if parts:
+        part_vectors = library.embedder.embed([p.content or p.text for p in parts])
+    # A question with one part is asked without the outlet it names (its vector is the part's).
+    asked_vector = part_vectors[0] if len(parts) == 1 else vector
     found: Found = {}
     part_ranks: list[dict[str, int]] = [{} for _ in parts]
     if query.filters.empty:  # a request's own filters already say which sources may answer
-        found = _wanted(query.question, vector, plan, library)
+        found = _in_ranges(query.question, vector, plan, library)
         for i, (part, part_vector) in enumerate(zip(parts, part_vectors, strict=True)):
-            got = library.current(part.text, part_vector, _part_filters(part, plan), PART_ARTICLES)
+            got = _part_articles(part, part_vector, plan, library)
             part_ranks[i] = {a.id: rank for rank, (a, _) in enumerate(got)}
             found.update({a.id: (a, v) for a, v in got})
     if plan.time.ordered:
         found.update({a.id: (a, v) for a, v in library.current(query.question, vector, query.filters, WIDE_POOL)})
     new = {a: got for a, got in found.items() if a not in evidence.articles}
-    scored = list(evidence.scored)
-    if new:
-        ranks = {a: len(evidence.articles) + i for i, a in enumerate(new)}
-        scored += score_sentences(asked, vector, library.sentences_of(new), ranks)
-        scored.sort(key=lambda s: -s.score)
     articles = {**evidence.articles, **{a: art for a, (art, _) in new.items()}}
+    # Scored again for what the question asks about: an outlet's name in a sentence ("the Valley Courier regrets
+    # the error") is not an answer about that outlet's reporting.
+    ranks = {a: i for i, a in enumerate(articles)}
+    held = _reading_order([s.stored for s in evidence.scored], ranks)
+    scored = score_sentences(content, asked_vector, held + (library.sentences_of(new) if new else []), ranks)
     if parts:
         rankings = _part_rankings(parts, part_vectors, part_ranks, scored, lexical)
-        first = assign(parts, rankings, articles, plan.outlets)
+        first = lead_with_best(scored, articles, plan.outlets, assign(parts, rankings, articles, plan.outlets))
         wanted = min(limits.max_k, max(limits.k, len(parts)))
         limit = min(limits.max_k, wanted + EXTRA_SOURCES)
         picks = cover(scored, articles, plan.outlets, content.weights, wanted, limit, limits.repeat_cost, first)
@@ -109,23 +113,25 @@ def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, l
     return Gathered(**base, plan=plan, picks=picks)
 
 
-def _wanted(text: str, vector: Matrix, plan: Plan, library: Library) -> Found:
-    """The best articles of each source the question names, and of each date range it gives."""
+def _in_ranges(text: str, vector: Matrix, plan: Plan, library: Library) -> Found:
+    """The best articles within each date range a question gives (when it names no outlet to hang them on)."""
     found: Found = {}
-    wanted: dict[tuple[str | None, DayRange | None], int] = {}
-    for mention in plan.mentions:
-        key = (mention.outlet, mention.days)
-        wanted[key] = wanted.get(key, 0) + 1
-    for dates in plan.ranges:
-        wanted[(None, dates)] = 1
-    for (outlet, days), count in wanted.items():
-        got: list[tuple[Article, str]] = []
-        if days is not None and days.first >= 10000:
-            got = library.current(text, vector, _filters(outlet, days), count + 1)
-        if len(got) < count + 1 and outlet is not None:
-            got += library.current(text, vector, Filters(outlet=outlet), count + 2)
-        found.update({a.id: (a, v) for a, v in got})
+    for days in plan.ranges:
+        if days.first >= 10000:  # a range without a year cannot be a store filter: it only orders
+            found.update({a.id: (a, v) for a, v in library.current(text, vector, _filters(None, days), 3)})
     return found
+
+
+def _part_articles(part: Part, vector: Matrix, plan: Plan, library: Library) -> list[tuple[Article, str]]:
+    """The best articles for one part: from its outlet on its day, else from its outlet at any date."""
+    text = part.content or part.text
+    got = library.current(text, vector, _part_filters(part, plan), PART_ARTICLES)
+    mention = part.mention
+    if mention is not None and mention.days is not None and len(got) < PART_ARTICLES:
+        seen = {a.id for a, _ in got}
+        more = library.current(text, vector, Filters(outlet=mention.outlet), PART_ARTICLES)
+        got += [(a, v) for a, v in more if a.id not in seen]
+    return got
 
 
 def _filters(outlet: str | None, days: DayRange) -> Filters:
@@ -147,14 +153,19 @@ def _part_rankings(parts: list[Part], vectors: Matrix, part_ranks: list[dict[str
     """Every gathered sentence scored against each part alone (the evidence model, the part as the question);
     the items are the question-wide ones, so citations show the question's scores."""
     order = {a: i for i, a in enumerate(dict.fromkeys(s.stored.sentence.article_id for s in scored))}
-    reading = sorted((s.stored for s in scored), key=lambda st: (order[st.sentence.article_id], st.sentence.index))
+    reading = _reading_order([s.stored for s in scored], order)
     overall = {(s.stored.sentence.article_id, s.stored.sentence.index): s for s in scored}
     rankings = []
     for part, part_vector, ranks in zip(parts, vectors, part_ranks, strict=True):
-        ranked = score_sentences(question_terms(part.text, lexical), part_vector, reading, ranks)
+        ranked = score_sentences(question_terms(part.content or part.text, lexical), part_vector, reading, ranks)
         rankings.append([replace(overall[(r.stored.sentence.article_id, r.stored.sentence.index)], score=r.score)
                          for r in ranked])
     return rankings
+
+
+def _reading_order(sentences: list[StoredSentence], ranks: dict[str, int]) -> list[StoredSentence]:
+    """Sentences grouped by article (in rank order) and in reading order within each, as scoring expects."""
+    return sorted(sentences, key=lambda st: (ranks[st.sentence.article_id], st.sentence.index))
 
 
 def _by_time(scored: list[ScoredSentence], articles: dict[str, Article], plan: Plan, content: QuestionTerms,

@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 
 from newsdesk.answer.cite import make_citations, verified
 from newsdesk.answer.compose import ABSTAIN_TEXT, choose
+from newsdesk.answer.conflicts import conflict_note, find_conflicts
 from newsdesk.answer.evidence import Evidence
+from newsdesk.answer.gather import Gathered
 from newsdesk.answer.prompts import load
 from newsdesk.errors import GenerationFailed, GeneratorError
 from newsdesk.ingest.sentences import split_sentences
@@ -44,8 +46,10 @@ class Verified:
 
 
 def number_sources(evidence: Evidence, k: int) -> tuple[list[Citation], int]:
-    """The evidence sentences shown to the model as S1..Sn, each verified at its offsets."""
-    chosen = choose(evidence.scored, max(k, MAX_SOURCES), PER_ARTICLE)
+    """The evidence sentences shown to the model as S1..Sn, each verified at its offsets; a question that names
+    sources or times sees the sentences chosen for it first."""
+    first = evidence.picks[:MAX_SOURCES] if isinstance(evidence, Gathered) else []
+    chosen = choose(evidence.scored, max(k, MAX_SOURCES, len(first)), PER_ARTICLE, first)
     return make_citations(chosen, evidence.articles)
 
 
@@ -171,8 +175,10 @@ def generate_answer(generator: Generator, query: Query, evidence: Evidence, extr
         fallback = extractive()
         return replace(fallback, fallback="unsupported_reply", unsupported=checked.unsupported,
                        dropped_citations=fallback.dropped_citations + dropped)
+    groups = find_conflicts(list(checked.citations))  # the prose keeps its numbers; the claims use them
     return replace(_answer(evidence, checked.text, False, checked.citations, dropped, generator.name),
-                   unsupported=checked.unsupported)
+                   unsupported=checked.unsupported, conflict=bool(groups), conflict_note=conflict_note(groups),
+                   claims=groups)
 
 
 def _answer(evidence: Evidence, text: str, abstained: bool, citations: tuple[Citation, ...], dropped: int,

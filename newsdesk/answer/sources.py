@@ -26,13 +26,14 @@ META_WORDS = frozenset({
     "disagree", "disagrees", "latest", "newest", "recent", "recently", "now", "current", "currently", "updated",
     "update", "far", "date", "suggest", "suggests", "suggested", "imply", "implies", "implied", "indicate",
     "indicates", "indicated", "claim", "claims", "claimed", "describe", "describes", "described", "discuss",
-    "discusses", "discussed", "does", "did", "do"
+    "discusses", "discussed", "does", "did", "do", "change", "changed", "changes", "first", "earlier", "later"
 })
 
 # Words that join a clause's parts, which the lexical stop list keeps.
 LINKING_WORDS = frozenset({
     "between", "from", "after", "before", "about", "against", "during", "among", "across", "through", "within",
-    "into", "over", "also", "there", "article's", "report's",
+    "into", "over", "also", "there", "article's", "report's", "has", "have", "had", "is", "was", "were", "are",
+    "been", "be", "will", "would",
 })
 
 
@@ -146,6 +147,7 @@ class Part:
 
     text: str
     mention: SourceAsk | None
+    content: str = ""  # the clause without outlet names, dates and words about reporting: what it asks about
 
 
 # Where one clause of a long question ends: commas, semicolons, "while", "whereas", "and" before a new verb.
@@ -188,14 +190,18 @@ def split_parts(question: str, plan: Plan, count: Callable[[str], int]) -> list[
     for start, end in merged:
         inside = [m for m in plan.mentions if start <= m.start < end]
         whole = question[start:end].strip(" ,;?")
+        whole_content = _content(question[start:end], _names_and_dates(question[start:end], plan, start))
         if not inside:
-            parts.append(Part(whole, None))
+            parts.append(Part(whole, None, whole_content))
         for i, mention in enumerate(inside):  # several sources in one clause: each its own stretch of it
             own_start = start if i == 0 else mention.start
             own_end = inside[i + 1].start if i + 1 < len(inside) else end
             own = question[own_start:own_end]
-            enough = count(_content(own, _names_and_dates(own, plan, own_start))) >= MIN_PART_WORDS
-            parts.append(Part(own.strip(" ,;?") if enough else whole, mention))
+            own_content = _content(own, _names_and_dates(own, plan, own_start))
+            if count(own_content) >= MIN_PART_WORDS:
+                parts.append(Part(own.strip(" ,;?"), mention, own_content))
+            else:
+                parts.append(Part(whole, mention, whole_content))
     return parts
 
 

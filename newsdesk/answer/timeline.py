@@ -34,6 +34,9 @@ CHANGE = re.compile(
     r"evolv(?:e|ed)|since (?:the )?(?:first|earlier|initial))\b", re.I)
 BEFORE = re.compile(r"\b(?:before|until|prior to|up to|by|as of)\s+(?:the\s+)?$", re.I)
 AFTER = re.compile(r"\b(?:after|since|following|from)\s+(?:the\s+)?$", re.I)
+# A date without a year is a date only where the question says when ("published on October 1st"); elsewhere it
+# is more likely an event's name ("September 11").
+WHEN = re.compile(r"\b(?:on|since|before|after|until|by|between|from|and|published|dated|as of)\s+(?:the\s+)?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ def dates_in(question: str) -> list[DayRange]:
             if any(m.start() < r.end and r.start < m.end() for r in found):
                 continue
             span = _span(m)
+            if span is not None and span[0] < 10000 and not WHEN.search(question[max(0, m.start() - 20):m.start()]):
+                continue
             if span is not None:
                 found.append(DayRange(span[0], span[1], m.start(), m.end()))
     return sorted(found, key=lambda r: r.start)

@@ -141,6 +141,31 @@ def score(questions: list[Question], records: list[Record], texts: dict[str, str
             set(q.gold_ids) <= {c["article_id"] for c in r.citations} for q, r in comparison
         )
         out["comparison_multi_source"] = _mean(len({c["article_id"] for c in r.citations}) > 1 for _, r in comparison)
+    out.update(by_type(pairs))
+    return out
+
+
+def by_type(pairs: list[tuple[Question, Record]]) -> dict[str, Any]:
+    """For sets whose questions have types (MultiHop-RAG: comparison, temporal, inference; null is unanswerable):
+    per type, the share of multi-source questions whose citations include every gold article, evidence recall
+    of the answered, and the answer rate (the abstain rate for a type with no answerable question)."""
+    out: dict[str, Any] = {}
+    for kind in sorted({q.type for q, _ in pairs if q.type}):
+        name = kind.removesuffix("_query")
+        group = [(q, r) for q, r in pairs if q.type == kind]
+        answerable = [(q, r) for q, r in group if q.answerable]
+        if not answerable:
+            out[f"{name}_abstain_rate"] = _mean(r.abstained for _, r in group)
+            continue
+        multi = [(q, r) for q, r in answerable if len(q.gold_ids) > 1]
+        if multi:
+            out[f"{name}_all_sources_cited"] = _mean(set(q.gold_ids) <= {c["article_id"] for c in r.citations}
+                                                     for q, r in multi)
+        answered = [(q, r) for q, r in answerable if q.gold_sentences and not r.abstained]
+        if answered:
+            out[f"{name}_evidence_recall"] = _mean(
+                sum(_cited(g, r) for g in q.gold_sentences) / len(q.gold_sentences) for q, r in answered)
+        out[f"{name}_answer_rate"] = _mean(not r.abstained for _, r in answerable)
     return out
 
 

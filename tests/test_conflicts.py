@@ -1,0 +1,142 @@
+"""Conflicting figures across articles: found in the cited sentences, grouped, newest first, shown at every front door."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsdesk.answer.conflicts import arrange, conflict_note, figures, find_conflicts, resolve
+from newsdesk.api.slack_format import answer_blocks, answer_text
+from newsdesk.models import Answer, Citation, ClaimGroup
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+STORM = FIXTURES / "storm"
+
+
+def cite(n: int, article_id: str, sentence: str, outlet: str | None, published_at: str | None) -> Citation:
+    return Citation(n, article_id, f"title {article_id}", None, outlet, published_at, sentence, 0, len(sentence), 1.0)
+
+
+MD = cite(1, "vc", "At least 12 people died when Storm Hadley brought flash floods to the lower valley on Sunday night.",
+          "Valley Courier", "2024-10-14")
+HTML = cite(2, "lg", "The death toll from Storm Hadley rose to 19 on Tuesday after search teams found seven more bodies.",
+            "Lakeshore Gazette", "2024-10-15")
+JSONL = cite(3, "tc", "Storm Hadley killed 19 people, the state emergency agency confirmed on Wednesday.",
+             "Tri-County Wire", "2024-10-16")
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("Tuesday's storm cut power to 9,500 homes, North Coast Electric said.", [("9,500 homes", 9500.0, "home")]),
+    ("At least 12 people died in the floods.", [("at least 12 people", 12.0, "deaths")]),
+    ("The death toll rose to 19 on Tuesday.", [("19", 19.0, "deaths")]),
+    ("The repairs are estimated at $4.2 million.", [("$4.2 million", 4.2e6, "$")]),
+    ("Turnout was up 6 percent on last year.", [("6 percent", 6.0, "%")]),
+    ("In 2023 the council met on March 12 at 6:15 p.m. on Route 9.", []),  # a year, a date, a time
+    ("The 1962 bridge carries about 8,000 vehicles a day.", [("about 8,000 vehicles", 8000.0, "vehicle")]),
+])
+def test_figures_are_what_a_sentence_counts(sentence: str, expected: list[tuple[str, float, str]]) -> None:
+    found = figures(sentence)
+    assert [(f.value, f.amount, f.unit) for f in found] == expected
+    for f in found:  # verbatim, except a capital opening the sentence
+        assert f.value in sentence or f.value[:1].upper() + f.value[1:] in sentence
+
+
+def test_differing_figures_from_different_articles_are_grouped_newest_first() -> None:
+    groups = find_conflicts([MD, HTML, JSONL])
+    assert len(groups) == 1 and groups[0].about == "deaths"
+    assert [(c.n, c.value, c.outlet) for c in groups[0].claims] == [
+        (3, "19 people", "Tri-County Wire"), (2, "19", "Lakeshore Gazette"), (1, "at least 12 people", "Valley Courier")]
+
+
+def test_agreeing_figures_one_article_and_different_events_are_no_conflict() -> None:
+    assert find_conflicts([HTML, JSONL]) == ()  # both say 19
+    second = cite(2, "vc", "Rescue crews pulled 40 people from rooftops after the flash floods of Storm Hadley.",
+                  "Valley Courier", "2024-10-14")
+    assert find_conflicts([MD, second]) == ()  # one article's figures count different things
+    other_event = cite(2, "bus", "Three people died when a bus left the coast road near Ashford.", "Tri-County Wire",
+                       "2024-10-20")
+    assert find_conflicts([MD, other_event]) == ()
+
+
+def test_an_undated_claim_is_never_the_newest() -> None:
+    undated = cite(3, "blog", "Neighbours say at least 25 people died in the Storm Hadley floods.", "Millbrook Blog", None)
+    claims = find_conflicts([undated, MD, HTML])[0].claims
+    assert [c.article_id for c in claims] == ["lg", "vc", "blog"]
+    assert "(undated)" in (conflict_note(find_conflicts([undated, MD])) or "")
+
+
+def test_conflicting_citations_are_renumbered_newest_first_and_the_rest_keep_their_place() -> None:
+    filler = cite(2, "vc", "Most of the victims were caught in cars near the river crossing.", "Valley Courier",
+                  "2024-10-14")
+    md, html = MD, cite(3, "lg", HTML.sentence, HTML.outlet, HTML.published_at)
+    arranged, groups = arrange([md, filler, html], find_conflicts([md, filler, html]))
+    assert [c.article_id for c in arranged] == ["lg", "vc", "vc"] and [c.n for c in arranged] == [1, 2, 3]
+    assert arranged[1].sentence == filler.sentence
+    assert [c.n for c in groups[0].claims] == [1, 3]
+
+
+def test_the_note_uses_only_the_cited_words_and_the_metadata() -> None:
+    citations, groups, note = resolve([MD, HTML])
+    assert note == ("The reports differ, newest first: Lakeshore Gazette reported 19 on 2024-10-15 [1]; "
+                    "Valley Courier reported at least 12 people on 2024-10-14 [2].")
+    by_n = {c.n: c for c in citations}
+    for claim in groups[0].claims:
+        assert claim.value.casefold() in by_n[claim.n].sentence.casefold()
+        assert (claim.outlet, claim.published_at) == (by_n[claim.n].outlet, by_n[claim.n].published_at)
+
+
+def test_no_conflict_leaves_citations_alone() -> None:
+    assert resolve([HTML, JSONL]) == ([HTML, JSONL], (), None)
+
+
+def conflicted_answer() -> Answer:
+    citations, groups, note = resolve([MD, HTML])
+    return Answer("How many people died?", " ".join(f"{c.sentence} [{c.n}]" for c in citations), False,
+                  tuple(citations), conflict=True, conflict_note=note, claims=groups)
+
+
+def test_the_json_marks_a_conflict_and_groups_its_claims() -> None:
+    body = conflicted_answer().to_dict()
+    assert body["conflict"] is True and body["conflict_note"].startswith("The reports differ, newest first:")
+    assert body["claims"] == [{"about": "deaths", "claims": [
+        {"n": 1, "value": "19", "article_id": "lg", "outlet": "Lakeshore Gazette", "published_at": "2024-10-15"},
+        {"n": 2, "value": "at least 12 people", "article_id": "vc", "outlet": "Valley Courier",
+         "published_at": "2024-10-14"}]}]
+    plain = Answer("q", "text [1]", False, (HTML,)).to_dict()
+    assert not {"conflict", "conflict_note", "claims"} & set(plain)  # new keys only when there is a conflict
+    json.dumps(body)
+
+
+def test_slack_shows_the_note_between_the_answer_and_the_sources() -> None:
+    answer = conflicted_answer()
+    texts = [b["text"]["text"] for b in answer_blocks(answer) if b["type"] == "section"]
+    assert texts[1].startswith(":warning: The reports differ, newest first:")
+    assert "Valley Courier reported at least 12 people on 2024-10-14 [2]" in answer_text(answer)
+
+
+def test_claim_groups_hold_claims_in_order() -> None:
+    group = find_conflicts([MD, HTML])[0]
+    assert isinstance(group, ClaimGroup) and [c.published_at for c in group.claims] == ["2024-10-15", "2024-10-14"]
+
+
+def run_cli(clean_env: pytest.MonkeyPatch, store: Path, *args: str) -> Any:
+    from click.testing import CliRunner
+
+    from newsdesk.cli import cli
+
+    env = {"NEWSDESK_STORE": str(store), "NEWSDESK_EMBEDDER": "hash", "NEWSDESK_ABSTAIN_THRESHOLD": "0"}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_plain_ask_prints_the_note_under_the_answer(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert run_cli(clean_env, store, "ingest", str(STORM)).exit_code == 0
+    question = "Does the Valley Courier agree with the Lakeshore Gazette on the death toll?"
+    result = run_cli(clean_env, store, "ask", "-k", "3", question)
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and lines[1].startswith("The reports differ, newest first: Lakeshore Gazette reported 19")
+    as_json = json.loads(run_cli(clean_env, store, "ask", "--json", "How many people died in Storm Hadley?").stdout)
+    assert as_json["conflict"] is True and as_json["claims"][0]["about"] == "deaths"
