@@ -5,6 +5,7 @@ HuggingFaceEmbeddings on the same packaged all-MiniLM-L6-v2, similarity_search(k
 the sentence of its top-4 chunks closest to the question.
 
 Usage: python bench/peer_langchain.py DATASET_DIR [--store DIR] [--limit N] [--json]
+       python bench/peer_langchain.py CORPUS.jsonl --ingest-only --store DIR   # what bench/ingest.py times
 """
 
 from __future__ import annotations
@@ -96,7 +97,14 @@ def main() -> None:
     parser.add_argument("--store", type=Path)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--ingest-only", action="store_true", help="only build the index (DATASET may be a corpus file)")
     args = parser.parse_args()
+    if args.ingest_only:
+        corpus = args.dataset if args.dataset.is_file() else args.dataset / "corpus.jsonl"
+        with tempfile.TemporaryDirectory(prefix="peer-") as tmp:
+            db, _, seconds = build(corpus, args.store or Path(tmp))
+            print(json.dumps({"ingest_seconds": round(seconds, 2), "chunks": db._collection.count()}))
+        return
     summary = run_peer(args.dataset, args.store, args.limit)
     print(json.dumps(summary) if args.json else "\n".join(f"{k:28} {v}" for k, v in summary.items()))
 
