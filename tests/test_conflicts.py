@@ -140,3 +140,32 @@ def test_plain_ask_prints_the_note_under_the_answer(clean_env: pytest.MonkeyPatc
     assert result.exit_code == 0 and lines[1].startswith("The reports differ, newest first: Lakeshore Gazette reported 19")
     as_json = json.loads(run_cli(clean_env, store, "ask", "--json", "How many people died in Storm Hadley?").stdout)
     assert as_json["conflict"] is True and as_json["claims"][0]["about"] == "deaths"
+
+
+class ConflictWriter:
+    """A scripted generator that writes the conflict sentence the system prompt asks for, from the sources shown."""
+
+    name = "bedrock"
+
+    def generate(self, question: str, sources: Any) -> Any:
+        from newsdesk.ports import Draft
+
+        newest = next(s for s in sources if "19" in s.sentence)
+        oldest = next(s for s in sources if "12 people" in s.sentence)
+        return Draft(f"{newest.outlet} put the toll at 19 on {newest.published_at} [S{newest.n}]; on "
+                     f"{oldest.published_at} the {oldest.outlet} reported 12 [S{oldest.n}].", 10, 10)
+
+
+def test_a_generated_answer_carries_the_claims_of_its_verified_citations(fake_service: Any) -> None:
+    from newsdesk.ingest.load import load_paths
+    from newsdesk.models import Query
+
+    assert fake_service.ingest(load_paths([str(STORM)])).failed == 0
+    fake_service.generators = {"bedrock": ConflictWriter()}
+    answer = fake_service.ask(Query("How many people died in Storm Hadley?", answerer="bedrock"))
+    assert answer.answerer == "bedrock" and answer.conflict and not answer.abstained
+    assert [c.n for c in answer.citations] == [1, 2] and "[1][2]" in answer.text  # the prose keeps its numbers
+    found = fake_service.store.articles([c.article_id for c in answer.citations])
+    for c in answer.citations:
+        assert found[c.article_id][0].text[c.start:c.end] == c.sentence
+    assert {claim.value for claim in answer.claims[0].claims} >= {"at least 12 people"}

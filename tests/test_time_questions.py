@@ -246,3 +246,17 @@ def test_an_undated_article_never_wins_latest_and_a_correction_is_the_newest(
     assert courier["citations"][0]["published_at"] == "2024-10-17" and courier["conflict"] is True
     for body in (latest, changed, died, courier):
         check_offsets(store, body)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("question", "outlets"), [
+    ("How many people had died by October 14, 2024?", {"Valley Courier"}),
+    ("What was the death toll on October 15?", {"Lakeshore Gazette"}),
+    ("What was the death toll on October 20, 2024?", None),  # no article that day: a soft filter answers anyway
+])
+def test_dates_in_a_question_are_soft_filters(storm_store: Path, clean_env: pytest.MonkeyPatch, question: str,
+                                              outlets: set[str] | None) -> None:
+    body = ask_cli(storm_store, question)
+    assert body["abstained"] is False and body["citations"]
+    if outlets is not None:
+        assert {c["outlet"] for c in body["citations"]} == outlets

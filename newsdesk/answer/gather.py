@@ -31,7 +31,7 @@ EXTRA_SOURCES = 1  # more articles quoted past one per part, when they add enoug
 PART_ARTICLES = 3  # articles retrieved for each part of a question that names sources
 NAMED_FLOOR = 0.25  # least similarity of the sentence a named outlet answers with
 # A question in several parts is supported when (2 x the parts' mean best similarity + the share of its words the
-# quoted articles hold) / 3 reaches this. Calibrated on MultiHop-RAG dev (docs/quality.md, "Questions across articles").
+# quoted articles hold) / 3 reaches this. Calibrated on MultiHop-RAG dev (docs/across-articles.md).
 MULTI_SOURCE_SUPPORT = 0.36
 
 
