@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUESTION ?= How many homes lost power in the storm?
 
-.PHONY: demo test lint eval clean
+.PHONY: demo test lint eval clean browser screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,23 @@ demo: $(STAMP)
 	@$(BIN)/newsdesk ingest examples/articles/
 	@$(BIN)/newsdesk ask "$(QUESTION)"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# tests/test_browser.py drives Debian's Chromium with selenium: installed here when missing and we are root
+# (CI is); elsewhere those tests are skipped and say why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and chromium-driver for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "could not install chromium: tests/test_browser.py will be skipped"; \
+	  else echo "chromium is not installed and we are not root: tests/test_browser.py will be skipped"; fi; \
+	fi
+
+# Refresh docs/screenshot.png (the README's picture of the page) from the browser tests.
+screenshot: $(STAMP) browser
+	NEWSDESK_SCREENSHOT=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -78,7 +78,7 @@ def ref(value: Any) -> str:
 
 
 def test_http_api_routes_reach_their_functions(template: dict[str, Any]) -> None:
-    assert set(routes(template)) == {"POST /chat", "POST /slack/events"}
+    assert set(routes(template)) == {"POST /chat", "POST /slack/events", *PAGE_ROUTES, *DATA_ROUTES}
     assert not any(e.get("Type") == "HttpApi" for p in functions(template).values() for e in p.get("Events", {}).values())
     for key, function in (("POST /chat", "ChatFunction"), ("POST /slack/events", "SlackFunction")):
         route = routes(template)[key]["Properties"]
@@ -87,13 +87,42 @@ def test_http_api_routes_reach_their_functions(template: dict[str, Any]) -> None
         assert target["IntegrationType"] == "AWS_PROXY" and target["PayloadFormatVersion"] == "2.0"
         assert target["IntegrationUri"] == {"Fn::GetAtt": [function, "Arn"]}
         [permission] = [r["Properties"] for r in of_type(template, "AWS::Lambda::Permission").values()
-                        if r["Properties"]["FunctionName"] == {"Ref": function}]
+                        if r["Properties"]["FunctionName"] == {"Ref": function}
+                        and "/POST/" in r["Properties"]["SourceArn"]["Fn::Sub"]]
         assert permission["Principal"] == "apigateway.amazonaws.com"
         assert permission["SourceArn"]["Fn::Sub"].endswith("${HttpApi}/*/" + key.replace(" ", ""))
     cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
     assert "POST" in cors["AllowMethods"] and {"authorization", "x-amz-date", "x-amz-security-token"} <= set(
         cors["AllowHeaders"])
     assert {"ApiUrl", "ChatUrl", "ChatRouteArn", "SlackEventsUrl"} <= set(template["Outputs"])
+
+
+PAGE_ROUTES = {"GET /", "GET /web/{name}", "GET /docs", "GET /openapi.json", "GET /health"}
+DATA_ROUTES = {"GET /articles", "GET /articles/{id+}", "GET /outlets"}
+
+
+def test_the_page_and_the_archive_routes(template: dict[str, Any]) -> None:
+    """Every GET route the code serves is on the API, at the chat function: the page open, the data behind auth."""
+    from newsdesk.api.openapi import ROUTES
+
+    served = {f"{methods[0]} {path}" for path, methods in ROUTES.items()}
+    on_api = {key.replace("{id+}", "{id}") for key in routes(template)}
+    assert served <= on_api, served - on_api
+    chat = routes(template)["POST /chat"]["Properties"]
+    for key in PAGE_ROUTES | DATA_ROUTES:
+        route = routes(template)[key]["Properties"]
+        assert route["Target"] == {"Fn::Sub": "integrations/${ChatIntegration}"}
+        if key in DATA_ROUTES:
+            assert (route["AuthorizationType"], route["AuthorizerId"]) == (chat["AuthorizationType"], chat["AuthorizerId"])
+        else:
+            assert route["AuthorizationType"] == "NONE" and "AuthorizerId" not in route
+    [get] = [r["Properties"] for r in of_type(template, "AWS::Lambda::Permission").values()
+             if r["Properties"]["SourceArn"]["Fn::Sub"].endswith("${HttpApi}/*/GET/*")]
+    assert get["FunctionName"] == {"Ref": "ChatFunction"}
+    # One setting for CORS: API Gateway's (which answers preflights before the authorizer) and the code's.
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]} and "GET" in cors["AllowMethods"]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["NEWSDESK_CORS_ORIGINS"] == {"Ref": "AllowedOrigin"}
 
 
 def test_the_chat_route_requires_the_auth_mode_chosen(template: dict[str, Any]) -> None:

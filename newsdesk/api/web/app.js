@@ -154,6 +154,11 @@
     return Object.keys(chosen).length ? chosen : null;
   }
 
+  function showFilters() {
+    const described = describeFilters(filters());
+    $("filter-summary").textContent = described ? described.replace(/^Only articles /, "") : "all articles";
+  }
+
   function describeFilters(chosen) {
     if (!chosen) return null;
     const parts = [];
@@ -270,8 +275,9 @@
 
   function conflictBox(answer, citations, turn) {
     const box = el("div", { class: "conflict", role: "note" },
-      el("p", { class: "conflict-title", text: "The reports differ" }),
-      answer.conflict_note ? el("p", { text: answer.conflict_note }) : null);
+      el("p", { class: "conflict-title", text: "Conflicting figures" }),
+      answer.conflict_note ? el("p", {}, withMarkers(answer.conflict_note, citations, turn)) : null);
+    const several = answer.claims.length > 1;
     for (const group of answer.claims) {
       const rows = group.claims.map((claim) => el("tr", {},
         el("td", { text: claim.value }),
@@ -279,7 +285,8 @@
         el("td", { text: formatDay(claim.published_at) }),
         el("td", {}, citations.has(claim.n) ? citeButton(citations.get(claim.n), turn) : String(claim.n))));
       box.append(el("table", { class: "claims" },
-        el("caption", { text: "Figures for " + group.about + ", newest first" }),
+        el("caption", { text: several ? "Figures for “" + group.about + "”, newest report first"
+                                       : "Each report's figure, newest first" }),
         el("thead", {}, el("tr", {}, ["Figure", "Outlet", "Published", "Source"].map((h) => el("th", { scope: "col", text: h })))),
         el("tbody", {}, rows)));
     }
@@ -416,7 +423,9 @@
     $("new-conversation").addEventListener("click", newConversation);
     $("clear-filters").addEventListener("click", () => {
       $("outlet").value = ""; $("after").value = ""; $("before").value = "";
+      showFilters();
     });
+    for (const id of ["outlet", "after", "before"]) $(id).addEventListener("change", showFilters);
     document.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && !$("article").hidden) closeArticle();
     });

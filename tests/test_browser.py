@@ -1,0 +1,315 @@
+"""The chat page in a real browser: headless Chromium (Debian's chromium and chromium-driver) driven by selenium
+against `newsdesk serve` on a loopback port, over the sample articles and the real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsdesk.service import Service
+from tests.conftest import EXAMPLES, ROOT
+
+pytestmark = [pytest.mark.server, pytest.mark.model]
+CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+STORM = "How many homes lost power in the storm?"
+# An article whose text and title carry markup: the page must show it as text, never run or render it.
+HOSTILE = {
+    "id": "hostile-bakery", "source": "Quarry Lane Bulletin", "published_at": "2024-03-09",
+    "url": "https://bulletin.example/2024/03/09/bakery",
+    "title": "<img src=x onerror=\"window.__pwned='title'\">Bakery record",
+    "text": "The Quarry Lane bakery sold 4,000 loaves <script>window.__pwned='text'</script> at the spring fair. "
+            "Its owner said <b>bold</b> demand for rye bread surprised her.",
+}
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.chrome.service import Service as DriverService
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+except ImportError:  # pragma: no cover - the dev extra installs it
+    webdriver = None
+
+
+def _missing() -> str | None:
+    if webdriver is None:
+        return "selenium is not installed: pip install -e '.[dev]'"
+    if not (CHROMIUM.exists() and DRIVER.exists()):
+        return ("Debian's chromium and chromium-driver are not installed (`make test` installs them when run as root: "
+                "apt-get install chromium chromium-driver)")
+    return None
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
+    """The sample articles plus one article full of markup, indexed with the real model."""
+    from newsdesk.ingest.load import load_paths
+
+    from newsdesk.adapters.chroma_store import ChromaStore, connect
+
+    folder = tmp_path_factory.mktemp("browser")
+    hostile = folder / "hostile.jsonl"
+    hostile.write_text(json.dumps(HOSTILE) + "\n", encoding="utf-8")
+    path = folder / "index"
+    service = Service(real_embedder, ChromaStore(connect(path=path), folder=path))
+    report = service.ingest(load_paths([str(EXAMPLES), str(hostile)]))
+    assert report.failed == 0, report.errors
+    return path
+
+
+class Server:
+    """`newsdesk serve` as its own process, on a free loopback port."""
+
+    def __init__(self, store: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+        env.update(HF_HUB_OFFLINE="1", NEWSDESK_SNAPSHOT_DIR=str(store.parent / "copies"))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "newsdesk.cli", "serve", "--port", str(self.port), "--store", str(store)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.communicate()
+            try:
+                with urllib.request.urlopen(self.url + "health", timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError("newsdesk serve did not answer /health in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.communicate(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server(store: Path) -> Iterator[Server]:
+    if (reason := _missing()) is not None:
+        pytest.skip(reason)
+    running = Server(store)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server: Server) -> Iterator[WebDriver]:
+    os.environ["SE_AVOID_STATS"] = "true"  # selenium: no usage statistics (and no network)
+    profile = tempfile.mkdtemp(prefix="newsdesk-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=DriverService(str(DRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser: WebDriver, server: Server) -> WebDriver:
+    """The page, freshly loaded: a new conversation, no filters."""
+    browser.set_window_size(1280, 1000)
+    browser.get(server.url)
+    WebDriverWait(browser, 10).until(lambda d: len(Select(d.find_element(By.ID, "outlet")).options) > 1)
+    return browser
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def ask(driver: WebDriver, question: str, keyboard: bool = False) -> WebElement:
+    """Ask and wait for the new answer (or an error); the turn's element."""
+    before = len(driver.find_elements(By.CSS_SELECTOR, ".turn"))
+    box = driver.find_element(By.ID, "question")
+    box.clear()
+    box.send_keys(question)
+    if keyboard:
+        box.send_keys(Keys.ENTER)
+    else:
+        driver.find_element(By.ID, "send").click()
+    WebDriverWait(driver, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".turn")) > before
+                                    or d.find_element(By.ID, "error").is_displayed())
+    turns = driver.find_elements(By.CSS_SELECTOR, ".turn")
+    assert len(turns) > before, driver.find_element(By.ID, "error").text
+    return turns[-1]
+
+
+def answer_json(server: Server, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(server.url + "chat", json.dumps(body).encode(), {"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return json.loads(reply.read())  # type: ignore[no-any-return]
+
+
+def open_citation(driver: WebDriver, button: WebElement) -> WebElement:
+    button.click()
+    return WebDriverWait(driver, 10).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#article-text mark.current")))
+
+
+# -- the tests -------------------------------------------------------------------------------------
+def test_ask_click_a_citation_and_read_the_quote_highlighted_in_its_article(page: WebDriver, server: Server,
+                                                                           tmp_path: Path) -> None:
+    turn = ask(page, STORM)
+    expected = answer_json(server, {"question": STORM})
+    citations = {c["n"]: c for c in expected["citations"]}
+    markers = turn.find_elements(By.CSS_SELECTOR, ".answer-text .cite")
+    assert [int(m.text) for m in markers] == sorted(citations)
+    mark = open_citation(page, markers[0])
+    first = citations[1]
+    assert mark.text == first["sentence"]
+    text = page.execute_script("return document.getElementById('article-text').textContent")
+    assert text[first["start"]:first["end"]] == first["sentence"]  # the mark sits at the citation's exact offsets
+    offset = page.execute_script(
+        "const m = document.querySelector('#article-text mark.current'); const r = document.createRange();"
+        "r.setStart(document.getElementById('article-text'), 0); r.setEndBefore(m); return r.toString().length;")
+    assert offset == first["start"]
+    assert page.find_element(By.ID, "article-title").text == first["title"]
+    assert first["outlet"] in page.find_element(By.ID, "article-meta").text
+    link = page.find_element(By.CSS_SELECTOR, "#article-link a")
+    assert link.get_attribute("href") == first["url"] and link.get_attribute("rel") == "noopener noreferrer"
+    others = [c for c in expected["citations"] if c["article_id"] == first["article_id"] and c["n"] != 1]
+    also = [m.text for m in page.find_elements(By.CSS_SELECTOR, "#article-text mark.cited:not(.current)")]
+    assert also == [c["sentence"] for c in sorted(others, key=lambda c: c["start"])]
+    in_view = page.execute_script(
+        "const m = document.querySelector('#article-text mark.current').getBoundingClientRect();"
+        "const p = document.getElementById('article-text').getBoundingClientRect();"
+        "return m.top >= p.top - 1 && m.bottom <= p.bottom + 1;")
+    assert in_view
+    # `make screenshot` refreshes the README's picture; other runs leave the work tree alone.
+    page.save_screenshot(str(SCREENSHOT if os.environ.get("NEWSDESK_SCREENSHOT") else tmp_path / "answered.png"))
+
+
+def test_a_follow_up_sends_the_earlier_question(page: WebDriver) -> None:
+    ask(page, STORM)
+    turn = ask(page, "And when were they reconnected?")
+    assert turn.find_element(By.CSS_SELECTOR, ".who").text.lower() == "follow-up question"
+    assert "abstained" not in turn.find_element(By.CSS_SELECTOR, ".answer").get_attribute("class")
+    assert "reconnected" in turn.find_element(By.CSS_SELECTOR, ".answer-text").text
+    page.find_element(By.ID, "new-conversation").click()
+    assert not page.find_elements(By.CSS_SELECTOR, ".turn")
+
+
+def test_the_outlet_filter_keeps_answers_to_that_outlet(page: WebDriver) -> None:
+    page.find_element(By.CSS_SELECTOR, "#filters summary").click()
+    Select(page.find_element(By.ID, "outlet")).select_by_value("Valley Courier")
+    assert page.find_element(By.ID, "filter-summary").text == "from Valley Courier"
+    turn = ask(page, STORM)
+    metas = [m.text for m in turn.find_elements(By.CSS_SELECTOR, ".source-meta")]
+    assert metas and all(m.startswith("Valley Courier") for m in metas), metas
+    assert "from Valley Courier" in turn.find_element(By.CSS_SELECTOR, ".filters-used").text
+
+
+def test_an_off_topic_question_is_a_plain_abstention(page: WebDriver) -> None:
+    turn = ask(page, "Which team won the 1998 football World Cup final?")
+    answer = turn.find_element(By.CSS_SELECTOR, ".answer")
+    assert "abstained" in answer.get_attribute("class")
+    assert answer.find_element(By.CSS_SELECTOR, ".abstain-title").text == "The reporting here does not answer that."
+    assert not answer.find_elements(By.CSS_SELECTOR, ".cite")
+
+
+def test_a_bad_request_is_a_readable_message(page: WebDriver) -> None:
+    page.execute_script("document.getElementById('after').value = '2024-03-10';"
+                        "document.getElementById('before').value = '2024-03-01';")
+    page.find_element(By.ID, "question").send_keys(STORM)
+    page.find_element(By.ID, "send").click()
+    error = WebDriverWait(page, 30).until(ec.visibility_of_element_located((By.ID, "error")))
+    assert "could not take that request" in error.text and "swap them" in error.text
+    assert not page.find_elements(By.CSS_SELECTOR, ".turn")
+
+
+def test_markup_in_an_article_stays_text(page: WebDriver) -> None:
+    turn = ask(page, "How many loaves did the Quarry Lane bakery sell at the spring fair?")
+    button = next(b for b in turn.find_elements(By.CSS_SELECTOR, ".source-button") if "Bakery record" in b.text)
+    assert "<img" in button.text  # the title, as text
+    mark = open_citation(page, button)
+    assert "<script>" in mark.text or "<script>" in page.find_element(By.ID, "article-text").text
+    assert "<img src=x" in page.find_element(By.ID, "article-title").text
+    assert page.execute_script("return window.__pwned") is None
+    for selector in ("script", "img", "b"):
+        assert not page.find_elements(By.CSS_SELECTOR, f"#article {selector}, .turns {selector}")
+
+
+def test_keyboard_only(page: WebDriver) -> None:
+    turn = ask(page, STORM, keyboard=True)
+    assert page.switch_to.active_element == turn.find_element(By.CSS_SELECTOR, ".answer")
+    page.switch_to.active_element.send_keys(Keys.TAB)
+    first = turn.find_element(By.CSS_SELECTOR, ".answer-text .cite")
+    assert page.switch_to.active_element == first
+    first.send_keys(Keys.ENTER)
+    mark = WebDriverWait(page, 10).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#article-text mark.current")))
+    assert page.switch_to.active_element == mark  # reading starts at the quote
+    page.switch_to.active_element.send_keys(Keys.ESCAPE)
+    WebDriverWait(page, 5).until(ec.invisibility_of_element_located((By.ID, "article")))
+    assert page.switch_to.active_element == first  # and comes back where it left
+
+
+def test_phone_width_and_contrast(page: WebDriver) -> None:
+    ask(page, STORM)
+    open_citation(page, page.find_element(By.CSS_SELECTOR, ".answer-text .cite"))
+    for width in (1280, 390):
+        page.set_window_size(width, 844)
+        assert page.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        ratios = page.execute_script(CONTRAST)
+        low = {k: v for k, v in ratios.items() if v < 4.5}
+        assert not low, low
+        assert len(ratios) >= 12, ratios
+    page.save_screenshot(str(Path(tempfile.gettempdir()) / "newsdesk-phone.png"))
+    page.find_element(By.ID, "close-article").click()
+    assert page.find_element(By.ID, "question").is_displayed()
+
+
+def test_the_server_gone_is_a_readable_message(page: WebDriver, server: Server) -> None:
+    server.stop()
+    page.find_element(By.ID, "question").send_keys(STORM)
+    page.find_element(By.ID, "send").click()
+    try:
+        error = WebDriverWait(page, 30).until(ec.visibility_of_element_located((By.ID, "error")))
+    except TimeoutException:
+        raise AssertionError("no error message once the server stopped") from None
+    assert "Cannot reach Newsdesk" in error.text
+    assert page.find_element(By.ID, "send").is_enabled()  # the spinner is gone, the user can try again
+    assert not page.find_element(By.ID, "status").text
+
+
+# WCAG 2.1 contrast of each kind of text on the page, on its nearest opaque background.
+CONTRAST = """
+function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
+function lum(c) { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+                  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); }
+function background(el) { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
+                            if (c.a > 0.9) return c; } return {r: 255, g: 255, b: 255, a: 1}; }
+const out = {};
+for (const sel of ["body", ".tagline", ".brand", ".hint", ".ask-label", ".filter-row label", ".link", ".question-text",
+                   ".who", ".answer-text", ".cite", ".source-title", ".source-meta", ".answer-meta", ".primary",
+                   ".kicker", ".meta", ".article-link a", "mark.current", "mark.cited", ".close", ".footer", ".footer a",
+                   ".conflict-title", ".claims td", ".claims th"]) {
+  const el = document.querySelector(sel);
+  if (!el || !el.getClientRects().length) continue;
+  const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+  out[sel] = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+return out;
+"""
