@@ -184,7 +184,8 @@ query_strings = st.one_of(
 get_paths = st.one_of(
     st.sampled_from(["/", "/docs", "/docs/", "/openapi.json", "/health", "/outlets", "/articles", "/articles/",
                      "/web/app.js", "/web/style.css", "/web/docs.js", "/web/", "/web/../cli.py", "/web/index.html"]),
-    st.tuples(article_ids, st.sampled_from(["", "/"])).map(lambda t: "/articles/" + quote(t[0], safe=t[1], errors="surrogatepass")),
+    st.tuples(article_ids, st.sampled_from(["", "/"])).map(
+        lambda t: "/articles/" + quote(t[0], safe=t[1], errors="surrogatepass")),
     article_ids.map(lambda i: "/articles/" + i))
 
 
