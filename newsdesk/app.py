@@ -53,7 +53,7 @@ def build_store(settings: Settings) -> VectorStore:
     from newsdesk.adapters.chroma_store import ChromaStore, connect
 
     if settings.chroma_url:
-        return ChromaStore(connect(url=settings.chroma_url), url=settings.chroma_url)
+        return ChromaStore(connect(url=settings.chroma_url), url=settings.chroma_url, shared=settings.shared_dir)
     if settings.index_bucket:
         return build_snapshot_store(settings)
     return ChromaStore(connect(path=settings.store), folder=settings.store)

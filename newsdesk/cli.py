@@ -398,6 +398,41 @@ def publish(store: Path | None, bucket: str | None, as_json: bool) -> None:
                f"to {blobs.where}/{manifest.key}")
 
 
+@cli.command()
+@click.option("--bucket", envvar="NEWSDESK_INDEX_BUCKET", help="S3 bucket for the index [env NEWSDESK_INDEX_BUCKET].")
+@click.option("--all", "fold", is_flag=True, help="Fold every segment into one base now, whatever the policy says.")
+@click.option("--json", "as_json", is_flag=True, help="Print each merge as JSON.")
+def compact(bucket: str | None, fold: bool, as_json: bool) -> None:
+    """Merge the S3 index's segments as the writer does after each batch: deltas of a size tier into one,
+    everything into a new base once the deltas pass NEWSDESK_COMPACT_FRACTION of it. Copies stored vectors,
+    embeds nothing; query functions pick the result up like any new version.
+
+    \b
+      newsdesk compact --bucket my-newsdesk-index
+      newsdesk compact --bucket my-newsdesk-index --all    # one base segment
+    """
+    from newsdesk.app import build_snapshot_writer
+
+    merges: list[dict[str, Any]] = []
+    try:
+        writer = build_snapshot_writer(Settings.from_env(index_bucket=bucket))
+        for _ in range(8):  # a merge can fill the next size tier
+            merged = writer.compact(force=fold and not merges)
+            if merged is None:
+                break
+            merges.append(merged)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps(merges))
+    elif not merges:
+        click.echo("the index is compact: nothing to merge")
+    for m in [] if as_json else merges:
+        click.echo(f"merged {m['merged']} segments into {m['into']} ({m['articles']:,} articles, "
+                   f"{m['uploaded_bytes']:,} bytes uploaded): version {m['version']}")
+
+
 @cli.command(name="export-onnx")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_ONNX_DIR", required=True,
               help="Folder for model.onnx and tokenizer.json [env NEWSDESK_ONNX_DIR].")

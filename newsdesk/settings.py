@@ -17,6 +17,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 class Settings:
     store: Path = Path(".newsdesk")
     chroma_url: str | None = None
+    # With chroma_url: a folder the writer and every reader see (beside the server's data, or a shared mount). The
+    # writer keeps the lexical index there after each ingest; a new reader loads it instead of reading every article.
+    shared_dir: Path | None = None
     index_bucket: str | None = None
     s3_endpoint_url: str | None = None
     manifest_check_seconds: float = 30.0

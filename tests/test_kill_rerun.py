@@ -69,7 +69,7 @@ POINTS = [
     pytest.param("write", 7, None, id="between-articles"),
     pytest.param("articles.upsert", 4, None, id="rows-written-article-row-not"),
     pytest.param("chunks.delete", 4, None, id="article-row-written-old-rows-not-removed"),
-    pytest.param("sentences.upsert", 9, "0.002", id="inside-a-chroma-upsert"),
+    pytest.param("chunks.upsert", 9, "0.002", id="inside-a-chroma-upsert"),  # sentences live in part files
     pytest.param("derived", 1, None, id="building-derived-data"),
     pytest.param("publish", 1, None, id="before-the-revision-is-published"),
 ]

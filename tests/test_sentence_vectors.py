@@ -1,4 +1,5 @@
-"""Sentence vectors saved beside an embedded index: evidence without a store round trip, never stale."""
+"""Sentence vectors copied beside an embedded index made before part files (its vectors are Chroma rows): evidence
+without a store round trip, never stale. An index with part files keeps them there, once (test_article_parts.py)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,15 @@ def memory_service() -> tuple[Service, CountingStore]:
 def chroma_service(folder: Path) -> Service:
     store = ChromaStore(connect(path=folder), folder=folder)
     return Service(HashEmbedder(), store, AnswerConfig(abstain_threshold=0.0), ChunkConfig(3, 1))
+
+
+def legacy_index(folder: Path) -> None:
+    """An embedded folder as Newsdesk wrote it before part files: texts and sentence vectors in Chroma rows (one
+    article of the examples, written by a store without a folder)."""
+    first = sorted(EXAMPLES.iterdir())[0]
+    store = ChromaStore(connect(path=folder))
+    Service(HashEmbedder(), store, chunking=ChunkConfig(3, 1)).ingest(load_paths([str(first)]))
+    assert not ChromaStore(connect(path=folder), folder=folder).compact
 
 
 def count_fetches(service: Service) -> list[str]:
@@ -112,6 +122,7 @@ def test_saved_vectors_load_back_memory_mapped(tmp_path: Path) -> None:
 
 def test_ingest_saves_them_and_a_new_process_answers_the_same_without_the_store(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    legacy_index(tmp_path)
     writer = chroma_service(tmp_path)
     writer.ingest(load_paths([str(EXAMPLES)]))
     assert (tmp_path / INDEX_FILE).exists()
@@ -126,6 +137,7 @@ def test_ingest_saves_them_and_a_new_process_answers_the_same_without_the_store(
 
 
 def test_an_article_changed_after_the_file_was_loaded_is_read_from_the_store(tmp_path: Path) -> None:
+    legacy_index(tmp_path)
     chroma_service(tmp_path).ingest(load_paths([str(EXAMPLES)]))
     reader = chroma_service(tmp_path)
     reader.ask(Query(QUESTION))  # loads the file as it is now

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from newsdesk.errors import StoreUnavailable
+from newsdesk.index.article_parts import POINTER, ArticleParts, Written
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, Sentence, StoredSentence, StoreStats
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ PAGE = 2000
 RECENT_ROWS = 64  # article rows kept from the last few `articles` calls
 DATABASE = "chroma.sqlite3"  # an embedded index's main file: no such file, no index
 WRITING = "writing"  # the articles collection's metadata names the article a write is changing
+SHORT = 16  # row ids and row metadata carry this much of an article's version
+CANDIDATE_CHUNKS = 40  # with parts: at least this many chunk hits have their articles' sentences scored (docs/scale.md)
 
 
 def has_index(path: Path) -> bool:
@@ -119,15 +122,19 @@ class _Guarded:
 
 
 class ChromaStore:
-    def __init__(self, client: Any, folder: Path | None = None, create: bool = True, url: str | None = None) -> None:
+    def __init__(self, client: Any, folder: Path | None = None, create: bool = True, url: str | None = None,
+                 shared: Path | None = None) -> None:
         """`folder`: the embedded index's folder, where derived data is kept beside Chroma's files; `url`: the
-        server's, for messages. With `create` False, a client without the Newsdesk collections is no index."""
+        server's, for messages; `shared`: for a server, a folder its writer and readers all see, where the writer
+        keeps the lexical index for the others. With `create` False, a client without the collections is no index."""
         self.client = client
         self.folder = folder
+        self.shared = shared if folder is None else None
         self._reach = _Reach(url or "(the configured URL)")
         self._recent: OrderedDict[str, tuple[str, str, Mapping[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
         self._open(create)
+        self._parts = self._open_parts(create)
         self._seen = self._disk_state()
 
     def _open(self, create: bool = True) -> None:
@@ -145,6 +152,26 @@ class ChromaStore:
         except Exception as exc:
             raise StoreUnavailable(f"cannot open the Newsdesk collections: {exc}") from exc
 
+    def _open_parts(self, create: bool) -> ArticleParts | None:
+        """An embedded folder keeps texts and sentence vectors in part files (a new index always; one made before
+        parts keeps them in Chroma rows, as a server does)."""
+        if self.folder is None:
+            return None
+        try:
+            if ArticleParts.present(self.folder):
+                return ArticleParts(self.folder)
+            if create and self._articles.count() == 0 and self._sentences.count() == 0:
+                return ArticleParts.create(self.folder)
+        except (OSError, ValueError) as exc:
+            raise StoreUnavailable(f"cannot read the article files in {self.folder} ({exc}): restore the folder "
+                                   "from a snapshot or ingest again into a new one") from exc
+        return None
+
+    @property
+    def compact(self) -> bool:
+        """Whether texts and sentence vectors live in part files beside Chroma's (see newsdesk.index.article_parts)."""
+        return self._parts is not None
+
     def _collection(self, name: str) -> Any:
         # embedding_function=None: we always pass our own vectors, so Chroma never loads a model.
         return _Guarded(self.client.get_or_create_collection(
@@ -157,7 +184,7 @@ class ChromaStore:
         if self.folder is None:
             return ()
         out = []
-        for name in (DATABASE, DATABASE + "-wal"):
+        for name in (DATABASE, DATABASE + "-wal", POINTER):
             try:
                 st = (self.folder / name).stat()
                 out.append((st.st_ino, st.st_size, st.st_mtime_ns))
@@ -171,6 +198,8 @@ class ChromaStore:
         if self.folder is not None and self._disk_state() != self._seen:
             log.info("index changed on disk, reopening folder=%s", self.folder)
             self.reopen()
+        if self._parts is not None:
+            self._parts.clean()  # files a killed writer left behind
         self.recover()
 
     def end_write(self) -> None:
@@ -181,6 +210,8 @@ class ChromaStore:
         assert self.folder is not None
         self.client = _fresh_client(self.client, self.folder)
         self._open()
+        if self._parts is not None:
+            self._parts.reload()
         with self._lock:
             self._recent.clear()
 
@@ -189,33 +220,36 @@ class ChromaStore:
         pending = (self._articles_metadata()).get(WRITING)
         if not pending:
             return None
-        article_id = str(pending)
-        version = self.version_of(article_id)
-        where: dict[str, Any] = {"article_id": article_id}
-        if version is not None:
-            where = {"$and": [where, {"version": {"$ne": version}}]}
+        ids = str(pending).split("\n")
+        current = self._current_versions(ids)
+        where = _other_versions_of([(a, current.get(a, "")) for a in ids])  # no version left: every row goes
         self._chunks.delete(where=where)
         self._sentences.delete(where=where)
         self._bump()
-        log.warning("finished an interrupted write article_id=%s", article_id)
-        return article_id
+        log.warning("finished an interrupted write article_id=%s", ",".join(ids))
+        return ids[0]
 
     def check(self) -> Consistency:
         """Every chunk and sentence row against the article rows: orphans and missing rows (reads every id)."""
         expected: set[str] = set()
+        held: set[str] = set()
         for article_id, meta in self._pages(self._articles, ["metadatas"], lambda g, j: g["metadatas"][j]):
-            prefix = f"{article_id}:{str(meta['version'])[:16]}"
+            prefix = f"{article_id}:{str(meta['version'])[:SHORT]}"
             expected.update(f"{prefix}:c{i}" for i in range(int(meta.get("chunks", 0))))
-            expected.update(f"{prefix}:s{i}" for i in range(int(meta.get("sentences", 0))))
+            sentences = {f"{prefix}:s{i}" for i in range(int(meta.get("sentences", 0)))}
+            expected.update(sentences)
+            if self._parts is not None and self._parts.count(article_id, str(meta["version"])) == len(sentences):
+                held.update(sentences)  # kept in the part files, not as Chroma rows
         found = {row_id for c in (self._chunks, self._sentences) for row_id, _ in self._pages(c, [], lambda g, j: None)}
+        found |= held
         return Consistency(len(found), tuple(sorted(found - expected)), tuple(sorted(expected - found)))
 
     def _articles_metadata(self) -> Mapping[str, Any]:
         return self._reach.call(self.client.get_collection, ARTICLES).metadata or {}
 
-    def _mark(self, article_id: str) -> None:
-        """Name the article about to change; `_bump` clears it. A write killed in between is finished by `recover`."""
-        self._articles.modify(metadata={"revision": uuid.uuid4().hex, WRITING: article_id})
+    def _mark(self, article_ids: Sequence[str]) -> None:
+        """Name the articles about to change; `_bump` clears them. A write killed in between is finished by `recover`."""
+        self._articles.modify(metadata={"revision": uuid.uuid4().hex, WRITING: "\n".join(article_ids)})
 
     def warm(self) -> None:
         """Load each collection's files now, all at once (Chroma reads them on first use, one query at a
@@ -223,16 +257,16 @@ class ChromaStore:
         try:
             probe = np.zeros((1, self._dimension()), np.float32)
             probe[0, 0] = 1.0
+            collections = [self._chunks] if self._parts is not None else [self._sentences, self._chunks]
             with ThreadPoolExecutor(max_workers=3) as pool:
-                for done in [pool.submit(self._sentences.query, query_embeddings=probe, n_results=1, include=[]),
-                             pool.submit(self._chunks.query, query_embeddings=probe, n_results=1, include=[]),
+                for done in [*(pool.submit(c.query, query_embeddings=probe, n_results=1, include=[]) for c in collections),
                              pool.submit(self._articles.get, limit=1, include=["metadatas"])]:
                     done.result()
         except Exception as exc:  # only a head start: the first query loads whatever this did not
             log.warning("chroma warm-up skipped error=%s", exc)
 
     def _dimension(self) -> int:
-        got = self._sentences.get(limit=1, include=["embeddings"])
+        got = self._chunks.get(limit=1, include=["embeddings"])
         return len(got["embeddings"][0]) if len(got["ids"]) else 384
 
     def version_of(self, article_id: str) -> str | None:
@@ -240,42 +274,73 @@ class ChromaStore:
         return str(got["metadatas"][0]["version"]) if got["ids"] else None
 
     def write(self, indexed: IndexedArticle) -> None:
-        article, version = indexed.article, indexed.version
-        self._mark(article.id)
-        base = _filter_fields(article)
-        provenance = {k: v for k, v in _provenance(article).items() if v is not None}
+        self.write_many([indexed])
+
+    def write_many(self, batch: Sequence[IndexedArticle]) -> None:
+        """Write several articles with one call per collection (Chroma's cost is mostly per call); each article
+        still shows its old version or its new one, never a mix."""
+        batch = list({i.article.id: i for i in batch}.values())  # one version per id: the last given
+        if not batch:
+            return
+        self._mark([i.article.id for i in batch])
         # New-version rows first; they stay invisible until the article row points at their version.
-        # Sentence and chunk rows hold a vector and the fields filters need, not text: their text is
-        # the article's text at offsets kept on the article row, so it is stored (and indexed) once.
-        # That keeps the index, and the snapshot a new Lambda container downloads, small.
-        self._sentences.upsert(
-            ids=[f"{article.id}:{version[:16]}:s{s.index}" for s in indexed.sentences],
-            embeddings=indexed.sentence_vectors,
-            metadatas=[{**base, "version": version, "index": s.index} for s in indexed.sentences],
-        )
+        # With part files (an embedded folder) the text and sentence vectors go there, once: Chroma's SQLite
+        # would hold a text about seven times over (document, its index, a trigram full-text index) and each
+        # sentence row costs a float32 vector in HNSW, one in its log and a dozen metadata rows.
+        rows = [{**_filter_fields(i.article), "version": i.version[:SHORT]} for i in batch]  # no text
+        if self._parts is not None:
+            self._parts.add([Written(i.article.id, i.version, i.article.text, _spans(i), i.sentence_vectors)
+                             for i in batch])
+        else:
+            self._sentences.upsert(
+                ids=[f"{i.article.id}:{i.version[:SHORT]}:s{s.index}" for i in batch for s in i.sentences],
+                embeddings=np.concatenate([i.sentence_vectors for i in batch]),
+                metadatas=[row for i, row in zip(batch, rows, strict=True) for _ in i.sentences],
+            )
         self._chunks.upsert(
-            ids=[f"{article.id}:{version[:16]}:c{c.index}" for c in indexed.chunks],
-            embeddings=indexed.chunk_vectors,
-            metadatas=[{**base, "version": version, "index": c.index} for c in indexed.chunks],
+            ids=[f"{i.article.id}:{i.version[:SHORT]}:c{c.index}" for i in batch for c in i.chunks],
+            embeddings=np.concatenate([i.chunk_vectors for i in batch]),
+            metadatas=[row for i, row in zip(batch, rows, strict=True) for _ in i.chunks],
         )
         self._articles.upsert(
-            ids=[article.id],
-            embeddings=indexed.article_vector.reshape(1, -1),
-            documents=[article.text],
-            metadatas=[{**base, **provenance, "version": version, "chunks": len(indexed.chunks),
-                        "sentences": len(indexed.sentences),
-                        # offsets here let a query fetch sentence vectors by id, without their metadata
-                        "sentence_spans": json.dumps([[s.start, s.end] for s in indexed.sentences])}],
+            ids=[i.article.id for i in batch],
+            embeddings=np.stack([i.article_vector for i in batch]),
+            **({} if self._parts is not None else {"documents": [i.article.text for i in batch]}),
+            metadatas=[self._article_row(i) for i in batch],
         )
-        stale = {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
+        stale = _other_versions_of([(i.article.id, i.version) for i in batch])
         self._chunks.delete(where=stale)
-        self._sentences.delete(where=stale)
+        if self._parts is None:
+            self._sentences.delete(where=stale)
         self._bump()
+        if self._parts is not None:
+            self._parts.merge(self._current_versions)
+
+    def _article_row(self, indexed: IndexedArticle) -> dict[str, Any]:
+        article = indexed.article
+        provenance = {k: v for k, v in _provenance(article).items() if v is not None}
+        row = {**_filter_fields(article), **provenance, "version": indexed.version, "chunks": len(indexed.chunks),
+               "sentences": len(indexed.sentences)}
+        if self._parts is None:  # offsets here let a query fetch sentence vectors by id, without their metadata
+            row["sentence_spans"] = json.dumps([[s.start, s.end] for s in indexed.sentences])
+        return row
+
+    def _current_versions(self, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), PAGE):
+            got = self._articles.get(ids=list(ids[start : start + PAGE]), include=["metadatas"])
+            out.update((i, str(m["version"])) for i, m in zip(got["ids"], got["metadatas"], strict=True))
+        return out
+
+    def compact_parts(self) -> None:
+        """Fold the part files into one, dropping rows of replaced and deleted versions (with the writer lock)."""
+        if self._parts is not None:
+            self._parts.compact(self._current_versions)
 
     def delete(self, article_id: str) -> bool:
         found = bool(self._articles.get(ids=[article_id], include=[])["ids"])
         if found:
-            self._mark(article_id)
+            self._mark([article_id])
         self._articles.delete(ids=[article_id])  # hides the article at once
         self._chunks.delete(where={"article_id": article_id})
         self._sentences.delete(where={"article_id": article_id})
@@ -287,7 +352,12 @@ class ChromaStore:
         return self._query(self._chunks, vector, k, filters)
 
     def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
-        return self._query(self._sentences, vector, k, filters)
+        if self._parts is None:
+            return self._query(self._sentences, vector, k, filters)
+        # Sentence vectors are not in an ANN index (one float32 HNSW copy would cost more than the whole
+        # article otherwise does): the best chunks' articles, which the filters allow, have every sentence scored.
+        chunks = self._query(self._chunks, vector, max(k, CANDIDATE_CHUNKS), filters)
+        return self._parts.best_sentences(((h.article_id, h.version) for h in chunks), vector, k)
 
     def _query(self, collection: Any, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
         got = collection.query(
@@ -302,17 +372,33 @@ class ChromaStore:
         if not ids:
             return {}
         # Chroma rejects repeated ids in get(); the port allows them (and MemoryStore accepts them).
-        got = self._articles.get(ids=list(dict.fromkeys(ids)), include=["metadatas", "documents"])
+        rows = self._get_rows(list(dict.fromkeys(ids)))
         with self._lock:  # `sentences` usually asks for these rows next: keep them, no second fetch
-            for row in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            for row in rows:
                 self._recent[row[0]] = row
                 self._recent.move_to_end(row[0])
             while len(self._recent) > RECENT_ROWS:
                 self._recent.popitem(last=False)
-        return {
-            i: (_article(i, text, meta), str(meta["version"]))
-            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        }
+        return {i: (_article(i, text, meta), str(meta["version"])) for i, text, meta in rows}
+
+    def _get_rows(self, ids: list[str]) -> list[tuple[str, str, Mapping[str, Any]]]:
+        """Article rows with their text: Chroma's document, or with part files the text they hold."""
+        if self._parts is None:
+            got = self._articles.get(ids=ids, include=["metadatas", "documents"])
+            return list(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+        got = self._articles.get(ids=ids, include=["metadatas"])
+        return self._with_texts(zip(got["ids"], got["metadatas"], strict=True))
+
+    def _with_texts(self, rows: Iterator[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, str, Mapping[str, Any]]]:
+        assert self._parts is not None
+        out = []
+        for article_id, meta in rows:
+            text = self._parts.text(article_id, str(meta["version"]))
+            if text is None:  # never, unless the folder lost files: without its text the article cannot be quoted
+                log.error("article text missing from the part files article_id=%s folder=%s", article_id, self.folder)
+                continue
+            out.append((article_id, text, meta))
+        return out
 
     def _article_rows(self, versions: Mapping[str, str]) -> list[tuple[str, str, Mapping[str, Any]]]:
         """Article rows at the given versions, from the last `articles` call where it fetched them."""
@@ -322,8 +408,7 @@ class ChromaStore:
         have = {row[0] for row in rows}
         missing = [a for a in versions if a not in have]
         if missing:
-            got = self._articles.get(ids=missing, include=["metadatas", "documents"])
-            rows.extend(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+            rows.extend(self._get_rows(missing))
         return rows
 
     def sentences(self, versions: Mapping[str, str]) -> list[StoredSentence]:
@@ -335,6 +420,9 @@ class ChromaStore:
         for article_id, text, meta in self._article_rows(versions):
             version = str(meta["version"])
             if versions.get(article_id) != version:
+                continue
+            if self._parts is not None:
+                out.extend(self._parts.sentences(article_id, version, text) or [])
                 continue
             if "sentence_spans" not in meta:  # indexed before offsets were kept on the article row
                 older[article_id] = version
@@ -367,6 +455,11 @@ class ChromaStore:
         return out
 
     def iter_articles(self) -> Iterator[tuple[Article, str]]:
+        if self._parts is not None:
+            metas = self._pages(self._articles, ["metadatas"], lambda g, j: g["metadatas"][j])
+            for article_id, text, meta in self._with_texts(metas):
+                yield _article(article_id, text, meta), str(meta["version"])
+            return
         for article_id, (text, meta) in self._pages(
             self._articles, ["documents", "metadatas"], lambda g, j: (g["documents"][j], g["metadatas"][j])
         ):
@@ -383,7 +476,14 @@ class ChromaStore:
             offset += PAGE
 
     def cache_dir(self) -> Path | None:
+        if self.shared is not None:  # one folder per server collection: a recreated index starts afresh
+            return self.shared / f"newsdesk-server-{self._articles.id}"
         return self.folder
+
+    @property
+    def follows_writer(self) -> bool:
+        """A server with a shared folder: readers load the lexical index its writer saves (newsdesk.index.derived)."""
+        return self.shared is not None
 
     def revision(self) -> str:
         return str(self._articles_metadata().get("revision", "0"))
@@ -415,6 +515,17 @@ def _hit(row_id: str, score: float) -> Hit:
     """A hit from a row id `<article_id>:<version[:16]>:<c|s><index>` (article ids may contain ':')."""
     article_id, version, kind_index = row_id.rsplit(":", 2)
     return Hit(article_id, version, int(kind_index[1:]), score)
+
+
+def _other_versions_of(versions: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Rows of each article at any other version than the one given (rows carry the version's first 16
+    characters, or all of it)."""
+    clauses = [{"$and": [{"article_id": a}, {"version": {"$nin": [v, v[:SHORT]]}}]} for a, v in versions]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def _spans(indexed: IndexedArticle) -> np.ndarray:
+    return np.array([(s.index, s.start, s.end) for s in indexed.sentences], np.int32).reshape(-1, 3)
 
 
 def _filter_fields(article: Article) -> dict[str, str | int]:

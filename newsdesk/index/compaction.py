@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from newsdesk.index.snapshots import Segment
 from newsdesk.ports import VectorStore
 from newsdesk.settings import DEFAULTS, Settings
 
+TIER = 4  # deltas whose article counts share a power of four form a tier; a full tier becomes one delta
 PARTS_BATCH = 2000  # articles per part written while merging (bounds the memory a compaction holds)
 # Copies the rows of segment folders (oldest first, each with the article ids it hides) into a new folder.
 MergeFolders = Callable[[Sequence[tuple[Path, frozenset[str]]], Path], object]
@@ -23,8 +25,10 @@ OpenStore = Callable[[Path], tuple[VectorStore, Callable[[], None]]]
 
 @dataclass(frozen=True)
 class CompactionPolicy:
-    """When to compact: deltas (plus the base's hidden articles) past `fraction` of the base fold everything into
-    a new base; more than `max_deltas` deltas merge into one delta (cost: the deltas, not the base)."""
+    """When to compact (size-tiered, like the part files beside Chroma): `TIER` deltas of the same size tier (by
+    article count, in powers of `TIER`) merge into one, so each article is rewritten about once per tier; the
+    deltas fold into a new base once their articles (plus the base's hidden ones) pass `fraction` of the base,
+    or once there are more than `max_deltas` of them (each is one more search per question)."""
 
     fraction: float = DEFAULTS.compact_fraction
     max_deltas: int = DEFAULTS.compact_max_deltas
@@ -39,11 +43,15 @@ class CompactionPolicy:
             return None
         base, deltas = segments[0], segments[1:]
         changed = sum(d.live for d in deltas) + len(base.hidden)
-        if force or changed > self.fraction * max(base.live, 1):
+        if force or changed > self.fraction * max(base.live, 1) or len(deltas) > self.max_deltas:
             return 0, len(segments)
-        if len(deltas) > self.max_deltas:
-            return 1, len(segments)
-        return None
+        newest = _tier(deltas[-1].articles)
+        run = next((i for i, d in enumerate(reversed(deltas)) if _tier(d.articles) != newest), len(deltas))
+        return (len(segments) - run, len(segments)) if run >= TIER else None
+
+
+def _tier(articles: int) -> int:
+    return int(math.log(max(articles, 1), TIER))
 
 
 def merge_segments(chosen: Sequence[Segment], folders: Mapping[str, Path], catalogs: Mapping[str, Catalog],

@@ -146,6 +146,16 @@ class LexicalIndex:
         (folder / LEGACY_FILE).unlink(missing_ok=True)
 
     @staticmethod
+    def saved_revision(folder: Path) -> str | None:
+        """The revision of the index saved in `folder`, or None when there is none (or it is unreadable)."""
+        try:
+            saved = json.loads((folder / CACHE_FILE).read_bytes())
+        except (OSError, ValueError):
+            return None
+        ok = isinstance(saved, dict) and saved.get("format") == CACHE_FORMAT and isinstance(saved.get("revision"), str)
+        return saved["revision"] if ok else None
+
+    @staticmethod
     def load(folder: Path, revision: str) -> LexicalIndex | None:
         """The saved index if it was built for this revision of the store; None when absent, stale or unreadable."""
         try:

@@ -112,6 +112,13 @@ class SentenceVectors:
         (folder / LEGACY_FILE).unlink(missing_ok=True)
 
     @staticmethod
+    def remove(folder: Path) -> None:
+        """Delete every sentence-vectors file (a folder with part files keeps its vectors there, once)."""
+        for old in folder.glob("newsdesk-sentences*"):
+            if old.name in {INDEX_FILE, LEGACY_FILE} or DATA_FILE.fullmatch(old.name) or LEGACY_DATA.fullmatch(old.name):
+                old.unlink(missing_ok=True)
+
+    @staticmethod
     def load(folder: Path) -> SentenceVectors | None:
         """The saved files, or None when there are none or they are unreadable (then they are rebuilt)."""
         try:

@@ -35,6 +35,7 @@ from newsdesk.ports import VectorStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_MERGES = 8  # merges one run may make after its publish
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,15 @@ class SnapshotWriter:
         """Apply a batch of object changes and publish them as one delta; a lost race is retried from the winner."""
         result = self._retrying(lambda latest: self._apply(latest, changes, read))
         if result["published"]:
+            result["compaction"] = []
             try:
-                result["compaction"] = self.compact()
+                for _ in range(MAX_MERGES):  # a merge can fill the next tier: cascade
+                    merged = self.compact()
+                    if merged is None:
+                        break
+                    result["compaction"].append(merged)
             except Exception as exc:  # the batch is published; the deltas wait for the next compaction
                 log.warning("compaction failed error=%s", exc)
-                result["compaction"] = None
         log.info("ingest done %s", " ".join(f"{k}={v}" for k, v in result.items() if k != "errors"))
         return result
 
