@@ -23,14 +23,14 @@ class Settings:
     index_bucket: str | None = None
     s3_endpoint_url: str | None = None
     manifest_check_seconds: float = 30.0
+    # S3 snapshots are a base segment plus small deltas (one per ingest batch; four of a size merge into one). The
+    # writer folds the deltas into a new base once their articles (plus the base's hidden ones) pass this fraction
+    # of the base, or once there are more than compact_max_deltas of them (docs/aws.md, "The index in S3").
+    compact_fraction: float = 0.25
+    compact_max_deltas: int = 16
     snapshot_dir: Path | None = None  # where S3 snapshots are unpacked; default <system temp dir>/newsdesk
     onnx_dir: Path | None = None  # the `newsdesk export-onnx` output; default ~/.cache/newsdesk/onnx-all-MiniLM-L6-v2
     # "auto": the ONNX export on onnxruntime when it has been made (same vectors, no torch), otherwise
-    # S3 snapshots are a base segment plus small deltas (one per ingest batch). The writer folds the deltas into a
-    # new base once their articles (plus the base's hidden ones) pass this fraction of the base, and merges the
-    # deltas into one once there are more than compact_max_deltas of them (docs/aws.md, "Segments").
-    compact_fraction: float = 0.1
-    compact_max_deltas: int = 8
     # sentence-transformers; or "sentence-transformers", "onnx", "hash" (tests only).
     embedder: str = "auto"
     onnx_threads: int = 0  # onnxruntime intra-op threads; 0: one per core
@@ -106,11 +106,11 @@ class Settings:
             raise ConfigError(f"{PREFIX}BEDROCK_TIMEOUT_SECONDS must be > 0 and {PREFIX}BEDROCK_MAX_ATTEMPTS >= 1")
         if self.log_level is not None and self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if not 0 < self.compact_fraction <= 10 or self.compact_max_deltas < 1:
+            raise ConfigError(f"{PREFIX}COMPACT_FRACTION must be in (0, 10] and {PREFIX}COMPACT_MAX_DELTAS at least 1")
         if not 1 <= self.citations <= self.max_k:
             raise ConfigError(f"{PREFIX}CITATIONS must be between 1 and {PREFIX}MAX_K ({self.max_k})")
 
-        if not 0 < self.compact_fraction <= 10 or self.compact_max_deltas < 1:
-            raise ConfigError(f"{PREFIX}COMPACT_FRACTION must be in (0, 10] and {PREFIX}COMPACT_MAX_DELTAS at least 1")
     @property
     def aws_region(self) -> str:
         return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
