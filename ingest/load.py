@@ -59,7 +59,7 @@ def load_stdin() -> Iterator[Loaded]:
     head: list[bytes] = []
     for line in stream:
         head.append(line)
-        if line.strip():
+        if line.strip(b"\xef\xbb\xbf \t\r\n"):  # past the byte order mark and blank lines
             break
     if b"".join(head).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         # JSONL is read a line at a time, so a long stream never sits in memory whole. A bad byte becomes a
