@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -279,6 +280,42 @@ def test_phone_width_and_contrast(page: WebDriver) -> None:
     page.save_screenshot(str(Path(tempfile.gettempdir()) / "newsdesk-phone.png"))
     page.find_element(By.ID, "close-article").click()
     assert page.find_element(By.ID, "question").is_displayed()
+
+
+def test_a_bedrock_answer_shows_what_was_verified_and_never_a_dropped_citation(
+        browser: WebDriver, loaded_fake_service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsdesk.adapters.bedrock import BedrockGenerator
+    from newsdesk.api.http import handle_chat
+    from newsdesk.api.local_server import make_server
+    from tests.bedrock_fake import MODEL_ID, Call, Reply, aws_test_env, running
+
+    def script(call: Call) -> Reply:
+        return Reply(text=f"The storm cut power to 9,500 homes [{call.label_of('9,500 homes')}]. "
+                          "Crews restored every home overnight [S99]. It was the worst storm in memory.")
+
+    aws_test_env(monkeypatch)
+    with running() as fake:
+        fake.reply(script)
+        loaded_fake_service.generators = {"bedrock": BedrockGenerator(MODEL_ID, "us-east-1", fake.url, 5.0, 1)}
+        loaded_fake_service.default_answerer = "bedrock"
+        httpd = make_server("127.0.0.1", 0, lambda event, context: handle_chat(event, lambda: loaded_fake_service))
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            browser.get(f"http://127.0.0.1:{httpd.server_address[1]}/")
+            turn = ask(browser, STORM)
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+    answer = turn.find_element(By.CSS_SELECTOR, ".answer")
+    text = browser.execute_script("return arguments[0].textContent", answer.find_element(By.CSS_SELECTOR, ".answer-text"))
+    assert text == "The storm cut power to 9,500 homes. 1"
+    assert [b.text for b in answer.find_elements(By.CSS_SELECTOR, ".cite")] == ["1"]  # S99 named no source: gone
+    assert "S99" not in answer.text and "restored every home" not in answer.text and "worst storm" not in answer.text
+    assert answer.find_element(By.CSS_SELECTOR, ".badge.ok").text == "Verified"
+    [quote] = answer.find_elements(By.CSS_SELECTOR, ".quote")
+    assert "9,500 homes" in quote.text  # the verified source sentence, quoted
+    assert "2 sentences of the draft answer were removed because no source supports them." in answer.text
 
 
 def test_the_server_gone_is_a_readable_message(page: WebDriver, server: Server) -> None:
