@@ -14,8 +14,9 @@ from newsdesk.ingest.pipeline import ChunkConfig
 from newsdesk.adapters.chroma_store import ChromaStore, connect
 from newsdesk.adapters.hash_embedder import HashEmbedder
 from newsdesk.errors import StoreUnavailable
-from newsdesk.index.article_parts import POINTER, TIER_BASE, ArticleParts, copy_parts, quantize
+from newsdesk.index.article_parts import POINTER, TIER_BASE, ArticleParts, copy_parts
 from newsdesk.index.lock import FolderWriter
+from newsdesk.index.part_files import quantize
 from newsdesk.models import Query
 from newsdesk.service import AnswerConfig, Service
 from tests.conftest import EXAMPLES
