@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.models import IndexedArticle
@@ -45,6 +46,13 @@ class IngestReport:
             "interrupted": self.interrupted,
             "duplicates": self.duplicates,
         }
+
+
+@runtime_checkable
+class WritesMany(Protocol):
+    """A store that writes several articles in one go (Chroma's cost is mostly per call, not per row)."""
+
+    def write_many(self, batch: Sequence[IndexedArticle]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -101,14 +109,16 @@ class Writer:
         report.article_ids.extend(batch.unchanged)
         report.failed += len(batch.errors)
         report.errors.extend(batch.errors)
+        together = bool(batch.indexed) and self._write_together([i for i, _ in batch.indexed])
         for indexed, old in batch.indexed:
             article_id = indexed.article.id
-            try:
-                self.store.write(indexed)
-            except NewsdeskError as exc:
-                report.failed += 1
-                report.errors.append(f"{article_id}: {exc}")
-                continue
+            if not together:  # one at a time, so a failure is only its own article's
+                try:
+                    self.store.write(indexed)
+                except NewsdeskError as exc:
+                    report.failed += 1
+                    report.errors.append(f"{article_id}: {exc}")
+                    continue
             report.chunks += len(indexed.chunks)
             report.article_ids.append(article_id)
             if old is None:
@@ -117,3 +127,13 @@ class Writer:
                 report.updated += 1
         if self.progress:
             self.progress(batch.size)
+
+    def _write_together(self, indexed: list[IndexedArticle]) -> bool:
+        """Write the batch in one call if the store can; False: each article is to be written alone."""
+        if not isinstance(self.store, WritesMany):
+            return False
+        try:
+            self.store.write_many(indexed)
+        except NewsdeskError:
+            return False
+        return True

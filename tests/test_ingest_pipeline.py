@@ -157,3 +157,38 @@ def test_an_unexpected_writer_error_reaches_the_caller() -> None:
     ingestor = Ingestor(HashEmbedder(), store, ChunkConfig(3, 1, batch_articles=1))
     with pytest.raises(RuntimeError, match="bug in the store"):
         ingestor.run([article(i, sentences=2) for i in range(30)])
+
+
+class BatchStore(MemoryStore):
+    """A store that writes a batch in one call, and refuses batches holding `refuse`."""
+
+    def __init__(self, refuse: str = "") -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.calls: list[list[str]] = []
+
+    def write_many(self, batch: Sequence[IndexedArticle]) -> None:
+        self.calls.append([i.article.id for i in batch])
+        if any(i.article.id == self.refuse for i in batch):
+            raise StoreUnavailable("cannot store it")
+        for indexed in batch:
+            super().write(indexed)
+
+    def write(self, indexed: IndexedArticle) -> None:
+        if indexed.article.id == self.refuse:
+            raise StoreUnavailable("cannot store it")
+        super().write(indexed)
+
+
+def test_a_store_that_writes_many_gets_each_batch_in_one_call() -> None:
+    store = BatchStore()
+    report = Ingestor(HashEmbedder(), store, ChunkConfig(3, 1, batch_articles=3)).run([article(i) for i in range(7)])
+    assert store.calls == [["a0", "a1", "a2"], ["a3", "a4", "a5"], ["a6"]]
+    assert report.added == 7 and sorted(store._items) == [f"a{i}" for i in range(7)]
+
+
+def test_a_refused_batch_is_written_one_article_at_a_time() -> None:
+    store = BatchStore(refuse="a4")
+    report = Ingestor(HashEmbedder(), store, ChunkConfig(3, 1, batch_articles=3)).run([article(i) for i in range(7)])
+    assert (report.added, report.failed) == (6, 1) and report.errors == ["a4: cannot store it"]
+    assert sorted(store._items) == [f"a{i}" for i in range(7) if i != 4]
