@@ -184,10 +184,15 @@ class SourceMap:
 
 
 def apply_changes(service: Indexer, changes: Iterable[ObjectChange], read: ReadObject, sources: SourceMap) -> EventReport:
-    """Bring the index in line with each changed key's current content; a bad object never harms the index."""
+    """Bring the index in line with each changed key's current content; a bad object never harms the index.
+
+    The articles of every object in the batch are ingested in one call (embedded together, derived data
+    rebuilt once), then each object's map entry is updated from what was stored.
+    """
     report = EventReport()
     mapped_before = json.dumps(sources.ids_by_key, sort_keys=True)
     latest = {(c.bucket, c.key): c for c in changes if not c.key.endswith("/")}  # folder markers carry no article
+    loaded: list[tuple[ObjectChange, list[Article], bool]] = []
     for change in latest.values():
         raw = read(change.bucket, change.key)
         if raw is None:
@@ -202,17 +207,22 @@ def apply_changes(service: Indexer, changes: Iterable[ObjectChange], read: ReadO
         if not good:
             report.bad_objects.append(change.key)
             continue
-        result = service.ingest(good)
+        loaded.append((change, good, bool(bad)))
+    if loaded:
+        result = service.ingest([article for _, good, _ in loaded for article in good])
         report.ingested += result.added + result.updated
         report.unchanged += result.unchanged
         report.errors.extend(result.errors)
-        before = sources.ids_by_key.get(change.key, [])
-        now = sorted(set(result.article_ids) | (set(before) if bad or result.failed else set()))
-        sources.ids_by_key[change.key] = now
-        # Articles the object no longer holds go too (only when every part of it was read cleanly).
-        _drop(service, change.key, [i for i in before if i not in now], sources, report)
-        log.info("object ingested key=%s added=%d updated=%d unchanged=%d failed=%d", change.key,
-                 result.added, result.updated, result.unchanged, result.failed)
+        stored = set(result.article_ids)
+        for change, good, partly_bad in loaded:
+            before = sources.ids_by_key.get(change.key, [])
+            held = [a.id for a in good if a.id in stored]
+            clean = not partly_bad and len(held) == len(good)
+            now = sorted(set(held) | (set() if clean else set(before)))
+            sources.ids_by_key[change.key] = now
+            # Articles the object no longer holds go too (only when every part of it was read and stored).
+            _drop(service, change.key, [i for i in before if i not in now], sources, report)
+            log.info("object ingested key=%s articles=%d stored=%d", change.key, len(good), len(held))
     report.sources_changed = json.dumps(sources.ids_by_key, sort_keys=True) != mapped_before
     return report
 
