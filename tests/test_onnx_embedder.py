@@ -61,6 +61,33 @@ def test_vectors_match_sentence_transformers(onnx_dir: Path) -> None:
     assert OnnxEmbedder.name == SentenceTransformerEmbedder.name  # stored indexes stay valid across the two
 
 
+def test_a_text_gets_the_same_vector_alone_or_in_any_batch(onnx_dir: Path) -> None:
+    texts = sample_texts()[:120]
+    embedder = OnnxEmbedder(onnx_dir, batch_size=16)
+    together = embedder.embed(texts)
+    shuffled = embedder.embed(texts[::-1])[::-1]
+    alone = np.vstack([embedder.embed([t]) for t in texts[:20]])
+    assert np.allclose(together, shuffled, atol=1e-5) and np.allclose(together[:20], alone, atol=1e-5)
+
+
+def test_int8_export_is_close_to_float_under_its_own_name(onnx_dir: Path) -> None:
+    texts = sample_texts()
+    exact = OnnxEmbedder(onnx_dir).embed(texts)
+    int8 = OnnxEmbedder(onnx_dir, int8=True)
+    cosines = (int8.embed(texts) * exact).sum(axis=1)
+    assert cosines.mean() >= 0.99 and cosines.min() >= 0.95, (cosines.mean(), cosines.min())
+    assert int8.name != OnnxEmbedder.name  # its vectors differ a little: articles indexed with float are re-indexed
+    assert (onnx_dir / "model-int8.onnx").stat().st_size < (onnx_dir / "model.onnx").stat().st_size / 2
+
+
+def test_auto_uses_the_export_when_it_exists(onnx_dir: Path, tmp_path: Path) -> None:
+    from newsdesk.app import build_embedder
+
+    assert isinstance(build_embedder(Settings.from_env({}, onnx_dir=onnx_dir)), OnnxEmbedder)
+    fallback = build_embedder(Settings.from_env({}, onnx_dir=tmp_path / "never-exported"))
+    assert isinstance(fallback, SentenceTransformerEmbedder)
+
+
 def test_missing_export_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="newsdesk export-onnx"):
         OnnxEmbedder(tmp_path / "nowhere")
@@ -69,7 +96,7 @@ def test_missing_export_says_how_to_make_it(tmp_path: Path) -> None:
 @pytest.mark.server
 def test_lambda_query_path_answers_from_s3_without_torch(onnx_dir: Path, moto_url: str, tmp_path: Path) -> None:
     """Index built with sentence-transformers, published to S3; a fresh process answers with ONNX only."""
-    local = Settings.from_env({}, store=tmp_path / "index")
+    local = Settings.from_env({}, store=tmp_path / "index", embedder="sentence-transformers")
     service = build_service(local)
     assert service.ingest(load_paths([str(EXAMPLES)])).failed == 0
     service.store.client.close()  # type: ignore[attr-defined]
