@@ -42,8 +42,8 @@ def wrap(owner, name):
     setattr(owner, name, wrapped)
 
 from newsdesk.adapters import chroma_store
-if point == "write":
-    wrap(chroma_store.ChromaStore, "write")
+if point == "write_many":
+    wrap(chroma_store.ChromaStore, "write_many")
 elif point == "derived":
     from newsdesk.index import derived
     wrap(derived.DerivedData, "_load_or_build")
@@ -65,11 +65,13 @@ sys.argv = ["newsdesk", *sys.argv[1:]]
 main()
 """
 
+# The 16 articles of the edits file are written in batches of 4 (BATCH): the third batch holds updated articles.
+BATCH = {"NEWSDESK_INGEST_BATCH_ARTICLES": "4"}
 POINTS = [
-    pytest.param("write", 7, None, id="between-articles"),
-    pytest.param("articles.upsert", 4, None, id="rows-written-article-row-not"),
-    pytest.param("chunks.delete", 4, None, id="article-row-written-old-rows-not-removed"),
-    pytest.param("chunks.upsert", 9, "0.002", id="inside-a-chroma-upsert"),  # sentences live in part files
+    pytest.param("write_many", 3, None, id="between-batches"),
+    pytest.param("articles.upsert", 3, None, id="rows-written-article-rows-not"),
+    pytest.param("chunks.delete", 3, None, id="article-rows-written-old-rows-not-removed"),
+    pytest.param("chunks.upsert", 2, "0.002", id="inside-a-chroma-upsert"),  # sentences live in part files
     pytest.param("derived", 1, None, id="building-derived-data"),
     pytest.param("publish", 1, None, id="before-the-revision-is-published"),
 ]
@@ -86,10 +88,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     first = write_stories(root / "first.jsonl", stories("alpha", 10))
     edits = write_stories(root / "edits.jsonl", stories("alpha", 10, edit="flood") + stories("beta", 6))
     base = root / "base"
-    assert run(base, "ingest", str(first)).returncode == 0
+    assert run(base, "ingest", str(first), **BATCH).returncode == 0
     clean = root / "clean"
     shutil.copytree(base, clean)
-    done = run(clean, "ingest", str(edits))
+    done = run(clean, "ingest", str(edits), **BATCH)
     assert done.returncode == 0 and done.stdout.startswith("added 6, updated 10, unchanged 0, failed 0"), done
     return {"base": base, "edits": edits, "clean": snapshot(clean), "answers": answers(clean, QUESTIONS)}
 
@@ -99,12 +101,12 @@ def test_a_killed_ingest_rerun_equals_a_clean_one(setup: dict[str, Any], tmp_pat
                                                   delay: str | None) -> None:
     store = tmp_path / "store"
     shutil.copytree(setup["base"], store)
-    env = cli_env(store, KILL_AT=point, KILL_NTH=str(nth), **({"KILL_DELAY": delay} if delay else {}))
+    env = cli_env(store, KILL_AT=point, KILL_NTH=str(nth), **BATCH, **({"KILL_DELAY": delay} if delay else {}))
     killed = subprocess.run([sys.executable, "-c", KILLER, "ingest", str(setup["edits"])], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert killed.returncode == -9, killed.stderr
 
-    rerun = run(store, "ingest", str(setup["edits"]))
+    rerun = run(store, "ingest", str(setup["edits"]), **BATCH)
     assert rerun.returncode == 0, rerun.stderr
     assert ", failed 0," in rerun.stdout, rerun.stdout
 
