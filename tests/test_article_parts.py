@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +143,24 @@ def test_copy_parts_keeps_the_newest_folders_articles(tmp_path: Path) -> None:
     assert parts.text("storm", "v2") == "  ".join(BRIDGE)
     assert not parts.has("storm", "v1") and not parts.has("bridge", "v1")
     assert json.loads((target / POINTER).read_text())["parts"] == parts.names()
+
+
+def test_the_writer_gives_back_the_pages_chromas_log_freed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from newsdesk.adapters import chroma_store
+
+    def free_pages() -> int:
+        with closing(sqlite3.connect(tmp_path / "chroma.sqlite3")) as db:
+            return int(db.execute("PRAGMA freelist_count").fetchone()[0])
+
+    monkeypatch.setattr(chroma_store, "VACUUM_AT", 10_000)  # any free page is worth giving back here
+    store = open_store(tmp_path)
+    sentences = [f"Sentence number {i} of a long story." for i in range(12)]
+    with FolderWriter(tmp_path, store).session():
+        for start in range(0, 300, 50):  # past Chroma's sync threshold: its log rows are purged, pages freed
+            store.write_many([make_indexed(f"a{i}", sentences, unit(1, i % 5)) for i in range(start, start + 50)])
+        assert free_pages() > 0
+    assert free_pages() == 0  # vacuumed when the write ended
+    assert store.stats().articles == 300 and len(store.query_chunks(unit(1), 5, Query("q").filters)) == 5
+    assert store.vacuum() is False  # nothing left to give back

@@ -10,6 +10,7 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ RECENT_ROWS = 64  # article rows kept from the last few `articles` calls
 DATABASE = "chroma.sqlite3"  # an embedded index's main file: no such file, no index
 WRITING = "writing"  # the articles collection's metadata names the article a write is changing
 SHORT = 16  # row ids and row metadata carry this much of an article's version
+VACUUM_AT = 5  # free pages at least 1/VACUUM_AT of the SQLite file: the writer vacuums it
 CANDIDATE_CHUNKS = 40  # with parts: at least this many chunk hits have their articles' sentences scored (docs/scale.md)
 
 
@@ -203,7 +205,24 @@ class ChromaStore:
         self.recover()
 
     def end_write(self) -> None:
+        self.vacuum()
         self._seen = self._disk_state()
+
+    def vacuum(self) -> bool:
+        """Give back the SQLite pages Chroma freed (its log purges rows once they reach HNSW) when they are a
+        fifth of the file or more: a snapshot then carries no dead pages. VACUUM is what Chroma's own
+        `chroma utils vacuum` runs; call with the writer lock held. Returns whether it ran."""
+        if self.folder is None or not (self.folder / DATABASE).is_file():
+            return False
+        import sqlite3
+
+        with closing(sqlite3.connect(self.folder / DATABASE, timeout=5)) as db:
+            free, pages = (db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("freelist_count", "page_count"))
+            if free * VACUUM_AT < pages:
+                return False
+            db.execute("VACUUM")
+        log.info("index vacuumed folder=%s free_pages=%d of=%d", self.folder, free, pages)
+        return True
 
     def reopen(self) -> None:
         """A new client on the same folder; queries already running finish on the old one."""
