@@ -103,7 +103,9 @@ def test_publishing_again_uploads_only_the_files_that_changed(tmp_path: Path, mo
     first_sent = Uploaded.listing(blobs)
     first = publish(blobs, tmp_path / "local", after=read_latest(blobs), uploaded=first_sent)
     unique = {f.sha256: f.size for f in first.files}  # identical files (empty HNSW parts) are one object
-    assert (first_sent.objects, first_sent.bytes) == (len(unique), sum(unique.values()))
+    catalog = first.segments[0].catalog  # and the writer's catalog of the segment, read from its lexical index
+    assert catalog is not None and len(json.loads(blobs.get_bytes(OBJECTS_PREFIX + catalog.sha256) or b"")["versions"]) == 1
+    assert (first_sent.objects, first_sent.bytes) == (len(unique) + 1, sum(unique.values()) + catalog.size)
 
     again = Uploaded.listing(blobs)
     second = publish(blobs, tmp_path / "local", after=read_latest(blobs), uploaded=again)
@@ -113,8 +115,10 @@ def test_publishing_again_uploads_only_the_files_that_changed(tmp_path: Path, mo
     changed = Uploaded.listing(blobs)
     third = publish(blobs, tmp_path / "local", after=read_latest(blobs), uploaded=changed)
     new_objects = {f.sha256: f.size for f in third.files}.keys() - {f.sha256 for f in second.files}
-    assert 0 < changed.objects == len(new_objects) < len(third.files)
-    assert changed.bytes == sum({f.sha256: f.size for f in third.files if f.sha256 in new_objects}.values())
+    catalog = third.segments[0].catalog
+    assert catalog is not None and 0 < changed.objects == len(new_objects) + 1 < len(third.files)
+    assert changed.bytes == sum({f.sha256: f.size for f in third.files if f.sha256 in new_objects}.values()) + \
+        catalog.size
 
 
 @pytest.mark.parametrize("segment, path", [("base-1", "../../outside.txt"), ("../outside", "chroma.sqlite3")])
@@ -279,13 +283,14 @@ def test_the_writer_refuses_a_version_changed_after_publish(tmp_path: Path, moto
     published = publish_cli(tmp_path / "local", moto_url, bucket)["version"]
     blobs = S3Blobs(s3_client(moto_url, "us-east-1"), bucket)
     manifest = read_manifest(blobs)
-    assert manifest is not None
-    key = object_key(manifest, "chroma.sqlite3")
+    assert manifest is not None and manifest.segments[0].catalog is not None
+    assert manifest.segments[0].articles == 6  # `publish` wrote the base's catalog from its lexical index
+    key = OBJECTS_PREFIX + manifest.segments[0].catalog.sha256
     tamper(blobs, key)
 
     writer = build_snapshot_writer(settings_for(tmp_path, moto_url, bucket))
     article = b"Ferry crews returned on Monday. The harbor reopened."
-    with pytest.raises(SnapshotRefused, match=f"{key} does not match"):  # it reads the base to know its articles
+    with pytest.raises(SnapshotRefused, match=f"{key} does not match"):  # it reads the catalog to know the articles
         writer.handle([ObjectChange("articles", "articles/new.txt", "ObjectCreated:Put")], lambda b, k: article)
     latest = read_manifest(blobs)
     assert latest is not None and latest.version == published  # nothing was published over it

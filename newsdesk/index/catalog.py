@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from newsdesk.index.snapshots import Segment
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -28,25 +27,17 @@ class Catalog:
                    {str(k): tuple(str(i) for i in v) for k, v in data["sources"].items()})
 
 
-@dataclass
-class Live:
-    """What the segments of a version hold together: each visible article's segment and version, and the
-    source map (later segments win for a key)."""
+def catalog_of(folder: Path) -> Catalog | None:
+    """A local index folder's catalog, read from the lexical index saved for its published revision (no Chroma
+    needed); None when that is missing or stale (the writer then reads the segment itself)."""
+    from newsdesk.index.lexical import LexicalIndex
+    from newsdesk.index.lock import read_revision
+    from newsdesk.index.s3_events import SOURCES_FILE
 
-    articles: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (segment name, version)
-    sources: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, segments: Sequence[Segment], catalogs: Mapping[str, Catalog]) -> Live:
-        live = cls()
-        for segment in segments:  # oldest first
-            catalog = catalogs[segment.name]
-            for article_id, version in catalog.versions.items():
-                if article_id not in segment.hidden:
-                    live.articles[article_id] = (segment.name, version)
-            for key, ids in catalog.sources.items():
-                if ids:
-                    live.sources[key] = list(ids)
-                else:
-                    live.sources.pop(key, None)
-        return live
+    revision = read_revision(folder)
+    lexical = LexicalIndex.load(folder, revision) if revision else None
+    if lexical is None:
+        return None
+    mapped = json.loads((folder / SOURCES_FILE).read_text()) if (folder / SOURCES_FILE).is_file() else {}
+    return Catalog({h.article_id: h.version for h in lexical.hits},
+                   {str(k): tuple(str(i) for i in v) for k, v in mapped.items()})

@@ -4,11 +4,37 @@ hold of a changed or deleted article are hidden (listed in the manifest) instead
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsdesk.index.catalog import Live
+from newsdesk.index.catalog import Catalog
+from newsdesk.index.snapshots import Segment
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 from newsdesk.ports import VectorStore
+
+
+@dataclass
+class Live:
+    """What the segments of a version hold together: each visible article's segment and version, and the
+    source map (later segments win for a key)."""
+
+    articles: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (segment name, version)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, segments: Sequence[Segment], catalogs: Mapping[str, Catalog]) -> Live:
+        live = cls()
+        for segment in segments:  # oldest first
+            catalog = catalogs[segment.name]
+            for article_id, version in catalog.versions.items():
+                if article_id not in segment.hidden:
+                    live.articles[article_id] = (segment.name, version)
+            for key, ids in catalog.sources.items():
+                if ids:
+                    live.sources[key] = list(ids)
+                else:
+                    live.sources.pop(key, None)
+        return live
 
 
 class DeltaStore:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,7 @@ class SegmentedStore:
         self._vectors: list[SentenceVectors | None] = [None] * len(parts)
         self._outlets: Counter[str] = Counter()
         self._recent: OrderedDict[str, Article] = OrderedDict()
+        self._lock = threading.Lock()
         self._revision, self._cache = self._prepare()
 
     @property
@@ -128,11 +130,12 @@ class SegmentedStore:
             found = {}
             for index, wanted in self._by_part(ids).items():
                 found.update(self.parts[index].store.articles(wanted))
-        for article_id, (article, _) in found.items():  # `sentences` usually asks for these next
-            self._recent[article_id] = article
-            self._recent.move_to_end(article_id)
-        while len(self._recent) > RECENT_ARTICLES:
-            self._recent.popitem(last=False)
+        with self._lock:  # `sentences` usually asks for these next
+            for article_id, (article, _) in found.items():
+                self._recent[article_id] = article
+                self._recent.move_to_end(article_id)
+            while len(self._recent) > RECENT_ARTICLES:
+                self._recent.popitem(last=False)
         return found
 
     def sentences(self, versions: Mapping[str, str]) -> list[StoredSentence]:
@@ -142,7 +145,8 @@ class SegmentedStore:
         for index, ids in self._by_part(list(versions)).items():
             vectors, rest = self._vectors[index], {}
             for article_id in ids:
-                article = self._recent.get(article_id)
+                with self._lock:
+                    article = self._recent.get(article_id)
                 got = vectors.get(article, versions[article_id]) if vectors is not None and article else None
                 if got is None:
                     rest[article_id] = versions[article_id]

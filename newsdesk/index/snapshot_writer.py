@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from newsdesk.errors import PublishConflict
-from newsdesk.index.catalog import Catalog, Live
+from newsdesk.index.catalog import Catalog
 from newsdesk.index.compaction import CompactionPolicy, MergeFolders, OpenStore, merge_segments
-from newsdesk.index.delta import DeltaStore
+from newsdesk.index.delta import DeltaStore, Live
 from newsdesk.index.s3_events import SOURCES_FILE, Indexer, ObjectChange, ReadObject, SourceMap, apply_changes
 from newsdesk.index.segment_files import SegmentFolders
 from newsdesk.index.snapshots import (

@@ -229,8 +229,13 @@ def publish(blobs: Blobs, folder: Path, after: Latest | None = None, uploaded: U
     """
     if not folder.is_dir() or not any(folder.iterdir()):
         raise StoreUnavailable(f"no index at {folder}: run `newsdesk ingest ... --store {folder}` first")
+    from newsdesk.index.catalog import catalog_of  # the writer's bookkeeping, when the folder's derived data has it
+
     sent = uploaded if uploaded is not None else Uploaded.listing(blobs)
-    segment = upload_segment(blobs, folder, "base-" + new_version_id(), -1, sent)
+    catalog = catalog_of(folder)
+    articles = len(catalog.versions) if catalog else -1
+    segment = upload_segment(blobs, folder, "base-" + new_version_id(), articles, sent,
+                             catalog.to_json() if catalog else None)
     return commit(blobs, [segment], after)
 
 
