@@ -164,3 +164,14 @@ def test_the_writer_gives_back_the_pages_chromas_log_freed(tmp_path: Path, monke
     assert free_pages() == 0  # vacuumed when the write ended
     assert store.stats().articles == 300 and len(store.query_chunks(unit(1), 5, Query("q").filters)) == 5
     assert store.vacuum() is False  # nothing left to give back
+
+
+@pytest.mark.parametrize("parts", [False, True], ids=["rows", "parts"])
+def test_a_batch_larger_than_chromas_limit_is_written_in_slices(tmp_path: Path, parts: bool) -> None:
+    store = ChromaStore(connect(path=tmp_path), folder=tmp_path if parts else None)
+    store._batch_size = 4  # Chroma refuses calls above its maximum batch size (5,461 rows here)
+    store.write_many([make_indexed(f"a{i}", STORM, unit(1, i)) for i in range(5)])
+    assert store.stats().articles == 5
+    assert len(store.query_chunks(unit(1), 100, Query("q").filters)) == 5 * 2
+    assert len(store.query_sentences(unit(1), 100, Query("q").filters)) == 5 * len(STORM)
+    assert store.check().ok

@@ -135,6 +135,7 @@ class ChromaStore:
         self._reach = _Reach(url or "(the configured URL)")
         self._recent: OrderedDict[str, tuple[str, str, Mapping[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
+        self._batch_size: int | None = None
         self._open(create)
         self._parts = self._open_parts(create)
         self._seen = self._disk_state()
@@ -311,16 +312,13 @@ class ChromaStore:
             self._parts.add([Written(i.article.id, i.version, i.article.text, _spans(i), i.sentence_vectors)
                              for i in batch])
         else:
-            self._sentences.upsert(
-                ids=[f"{i.article.id}:{i.version[:SHORT]}:s{s.index}" for i in batch for s in i.sentences],
-                embeddings=np.concatenate([i.sentence_vectors for i in batch]),
-                metadatas=[row for i, row in zip(batch, rows, strict=True) for _ in i.sentences],
-            )
-        self._chunks.upsert(
-            ids=[f"{i.article.id}:{i.version[:SHORT]}:c{c.index}" for i in batch for c in i.chunks],
-            embeddings=np.concatenate([i.chunk_vectors for i in batch]),
-            metadatas=[row for i, row in zip(batch, rows, strict=True) for _ in i.chunks],
-        )
+            self._upsert(self._sentences,
+                         [f"{i.article.id}:{i.version[:SHORT]}:s{s.index}" for i in batch for s in i.sentences],
+                         np.concatenate([i.sentence_vectors for i in batch]),
+                         [row for i, row in zip(batch, rows, strict=True) for _ in i.sentences])
+        self._upsert(self._chunks, [f"{i.article.id}:{i.version[:SHORT]}:c{c.index}" for i in batch for c in i.chunks],
+                     np.concatenate([i.chunk_vectors for i in batch]),
+                     [row for i, row in zip(batch, rows, strict=True) for _ in i.chunks])
         self._articles.upsert(
             ids=[i.article.id for i in batch],
             embeddings=np.stack([i.article_vector for i in batch]),
@@ -334,6 +332,21 @@ class ChromaStore:
         self._bump()
         if self._parts is not None:
             self._parts.merge(self._current_versions)
+
+    def _upsert(self, collection: Any, ids: list[str], vectors: Matrix, metadatas: list[dict[str, Any]]) -> None:
+        """Rows in slices Chroma accepts (it refuses a call of more than its maximum batch size)."""
+        size = self._max_batch()
+        for start in range(0, len(ids), size):
+            end = start + size
+            collection.upsert(ids=ids[start:end], embeddings=vectors[start:end], metadatas=metadatas[start:end])
+
+    def _max_batch(self) -> int:
+        if self._batch_size is None:
+            try:
+                self._batch_size = int(self.client.get_max_batch_size())
+            except Exception:  # an older or remote client without it: Chroma's SQLite limit
+                self._batch_size = 5000
+        return self._batch_size
 
     def _article_row(self, indexed: IndexedArticle) -> dict[str, Any]:
         article = indexed.article
