@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, ask, delete, stats, serve, eval."""
+"""The `newsdesk` command: ingest, ask, list, delete, stats, serve, eval."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def cli(verbose: bool) -> None:
       newsdesk ask "How many homes lost power in the storm?"
       newsdesk ask --json --outlet "Harbor Gazette" "What did the council decide?"
       cat story.md | newsdesk ingest -
-      newsdesk serve --port 8080
+      newsdesk list bridge
+      newsdesk serve --port 8080     # then open http://localhost:8080/
     """
     logging.basicConfig(level=_log_level() or ("INFO" if verbose else "WARNING"), stream=sys.stderr,
                         format="%(levelname)s %(name)s %(message)s")
@@ -329,9 +330,10 @@ def serve(host: str, port: int, store: Path | None) -> None:
     except NewsdeskError as exc:
         _fail(exc)
         return
-    click.echo(f"serving http://{host}:{port}/ (the chat page; POST /chat for the API; Ctrl-C to stop)", err=True)
     serve_forever(host, port, lambda event, context: handle_chat(event, lambda: service, settings.cors_origins),
-                  settings.serve_read_timeout_seconds)
+                  settings.serve_read_timeout_seconds,
+                  on_ready=lambda bound: click.echo(f"serving http://{host}:{bound}/ (the chat page; POST /chat for "
+                                                    "the API; Ctrl-C to stop)", err=True))
 
 
 @cli.command(name="eval")

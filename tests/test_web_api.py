@@ -366,6 +366,7 @@ def test_serve_warms_up_before_it_says_it_is_serving(run: Any, tmp_path: Path) -
                 break
             before.append(line)
         assert line == f"serving http://127.0.0.1:{port}/ (the chat page; POST /chat for the API; Ctrl-C to stop)\n"
+        # the port is bound before it says so: this connects at once
         assert any("lexical index" in b for b in before), before  # loaded before it said so
         status, _, body = exchange(("127.0.0.1", port), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert status == 200 and json.loads(body)["articles"] == 6

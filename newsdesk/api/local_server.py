@@ -1,4 +1,4 @@
-"""`newsdesk serve`: a local HTTP server that turns requests into API Gateway 2.0 events for handler.chat."""
+"""`newsdesk serve`: a local HTTP server that turns requests into API Gateway 2.0 events for handler.chat's routes."""
 
 from __future__ import annotations
 
@@ -187,9 +187,12 @@ def make_server(host: str, port: int, chat: Chat, read_timeout: float = DEFAULTS
     return ThreadingHTTPServer((host, port), handler_class)
 
 
-def serve_forever(host: str, port: int, chat: Chat, read_timeout: float = DEFAULTS.serve_read_timeout_seconds) -> None:
-    """Serve until interrupted (Ctrl-C)."""
+def serve_forever(host: str, port: int, chat: Chat, read_timeout: float = DEFAULTS.serve_read_timeout_seconds,
+                  on_ready: Callable[[int], None] | None = None) -> None:
+    """Serve until interrupted (Ctrl-C); `on_ready` gets the bound port, so "serving" is never said early."""
     server = make_server(host, port, chat, read_timeout)
+    if on_ready is not None:
+        on_ready(server.server_address[1])
     try:
         server.serve_forever()
     except KeyboardInterrupt:
