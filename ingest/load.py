@@ -50,6 +50,7 @@ def load_paths(paths: Iterable[str]) -> Iterator[Loaded]:
 
 
 def load_stdin() -> Iterator[Loaded]:
+    """Articles from stdin: JSONL if it starts with `{`, else one text article."""
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:
         text = sys.stdin.read()
@@ -72,6 +73,7 @@ def load_stdin() -> Iterator[Loaded]:
 
 
 def load_file(path: Path) -> Iterator[Loaded]:
+    """Articles from one file, by its type."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         yield ArticleError(f"unsupported file type {suffix or '(none)'}: use one of {', '.join(sorted(SUPPORTED))}", str(path))
@@ -115,6 +117,7 @@ def parse_jsonl(raw: str | Iterable[str], source: str) -> Iterator[Loaded]:
 
 
 def parse_text(raw: str, source: str, default_title: str | None = None) -> Loaded:
+    """One article from text with optional YAML front matter."""
     meta, body = split_front_matter(raw)
     if isinstance(meta, ArticleError):
         return ArticleError(str(meta), source)
@@ -125,6 +128,7 @@ def parse_text(raw: str, source: str, default_title: str | None = None) -> Loade
 
 
 def parse_html(raw: str, source: str) -> Loaded:
+    """One article from HTML, extracted by trafilatura."""
     import trafilatura  # heavy import, only when HTML is ingested
 
     doc = trafilatura.bare_extraction(raw, with_metadata=True, favor_recall=True)

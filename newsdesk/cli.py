@@ -455,6 +455,7 @@ def export_onnx_command(out: Path) -> None:
 
 
 def main() -> None:
+    """Entry point of the `newsdesk` command."""
     try:
         cli()
     except ConfigError as exc:

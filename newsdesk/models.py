@@ -97,6 +97,7 @@ class Filters:
     published_before: int | None = None  # YYYYMMDD, inclusive
 
     def allows(self, outlet: str | None, day: int | None) -> bool:
+        """Whether an article with this outlet and day passes the filters."""
         if self.outlet and (outlet or "").casefold() != self.outlet.casefold():
             return False
         if self.published_after is not None and (day is None or day < self.published_after):
@@ -161,6 +162,7 @@ class Citation:
     score: float
 
     def to_dict(self) -> dict[str, object]:
+        """The citation as the JSON object the API returns."""
         return {
             "n": self.n,
             "article_id": self.article_id,
@@ -220,6 +222,7 @@ class Answer:
     claims: tuple[ClaimGroup, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
+        """The answer as the JSON object the API returns."""
         body: dict[str, object] = {
             "question": self.question,
             "answer": self.text,
@@ -241,6 +244,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class StoreStats:
+    """Counts of what the index holds: articles, chunks, sentences, articles per outlet."""
     articles: int
     chunks: int
     sentences: int

@@ -16,22 +16,27 @@ class Embedder(Protocol):
     name: str
     dimension: int
 
-    def embed(self, texts: Sequence[str]) -> Matrix: ...
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        """One normalised vector per text, in order."""
 
 
 class VectorStore(Protocol):
     """Keeps articles, their chunks and sentences with vectors; a new version replaces the old."""
 
-    def version_of(self, article_id: str) -> str | None: ...
+    def version_of(self, article_id: str) -> str | None:
+        """The current version of an article, or None when it is not stored."""
 
     def write(self, indexed: IndexedArticle) -> None:
         """Store a version so queries see either the old one or the new one, never a mix."""
 
-    def delete(self, article_id: str) -> bool: ...
+    def delete(self, article_id: str) -> bool:
+        """Remove an article and its rows; False when it was not stored."""
 
-    def query_chunks(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]: ...
+    def query_chunks(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
+        """The chunks nearest a vector, best first, within the filters."""
 
-    def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]: ...
+    def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
+        """The sentences nearest a vector, best first, within the filters."""
 
     def articles(self, ids: Sequence[str]) -> dict[str, tuple[Article, str]]:
         """Article and current version for each id that exists."""
@@ -48,7 +53,8 @@ class VectorStore(Protocol):
     def revision(self) -> str:
         """Changes whenever the visible content changes."""
 
-    def stats(self) -> StoreStats: ...
+    def stats(self) -> StoreStats:
+        """Counts of what the store holds."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,8 @@ class Generator(Protocol):
 
     name: str
 
-    def generate(self, question: str, sources: Sequence[Citation]) -> Draft: ...
+    def generate(self, question: str, sources: Sequence[Citation]) -> Draft:
+        """A draft answer over numbered sources, or GeneratorError."""
 
 
 class SeenEvents(Protocol):

@@ -49,6 +49,7 @@ class AnswerConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerConfig:
+        """The answer settings out of the settings object."""
         return cls(
             abstain_threshold=settings.abstain_threshold,
             similar_enough=settings.similar_enough,
@@ -65,6 +66,7 @@ class AnswerConfig:
 
 
 class Service:
+    """The service every front door calls: ask, ingest, delete, stats."""
     def __init__(
         self,
         embedder: Embedder,
@@ -90,6 +92,7 @@ class Service:
 
     # -- ingest -----------------------------------------------------------------
     def ingest(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport:
+        """Ingest loaded articles (unchanged ones are skipped) and refresh the derived data."""
         with self._writing() as behind:
             duplicates: list[str] = []  # the same text under another id is reported, not stored twice
             fresh = DuplicateTexts(self.store, self.lexical_index()).skip(items, duplicates)
@@ -100,6 +103,7 @@ class Service:
         return report
 
     def delete(self, article_id: str) -> bool:
+        """Delete an article by id; False when it was not stored."""
         with self._writing() as behind:
             removed = self.store.delete(article_id)
             if removed or behind:
@@ -117,6 +121,7 @@ class Service:
             yield behind
 
     def stats(self) -> StoreStats:
+        """Counts of what the index holds."""
         return self.store.stats()
 
     # -- the archive --------------------------------------------------------------
@@ -216,6 +221,7 @@ class Service:
         return None
 
     def ask(self, query: Query) -> Answer:
+        """Answer a question with cited sentences, or abstain."""
         evidence = self.find_evidence(query)
         answerer = query.answerer or self.default_answerer
         if not evidence.ranked_ids and _filtered(query.filters):  # the filters leave nothing to look at

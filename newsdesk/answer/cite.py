@@ -11,6 +11,7 @@ log = logging.getLogger(__name__)
 
 
 def verified(article: Article | None, sentence: str, start: int, end: int) -> bool:
+    """Whether the sentence stands verbatim at its offsets in its article."""
     return article is not None and 0 <= start < end <= len(article.text) and article.text[start:end] == sentence
 
 

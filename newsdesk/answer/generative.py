@@ -54,10 +54,12 @@ def number_sources(evidence: Evidence, k: int) -> tuple[list[Citation], int]:
 
 
 def label(source: Citation) -> str:
+    """The marker a source is shown with (S1, S2, ...)."""
     return f"S{source.n}"
 
 
 def render_sources(sources: Sequence[Citation]) -> str:
+    """The numbered sources as prompt text."""
     line = load("source")
     return "\n".join(
         line.render(label=label(s), outlet=_quoted(s.outlet or "unknown outlet"),
@@ -132,6 +134,7 @@ def _marker_bodies(sentence: str) -> list[str]:
 
 
 def strip_markers(sentence: str) -> str:
+    """The text without its citation markers."""
     text = BRACKET.sub(lambda m: "" if MARKER_BODY.fullmatch(m.group(1)) else m.group(0), sentence)
     return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split())).strip()
 

@@ -21,6 +21,7 @@ class Template:
     variables: frozenset[str]
 
     def render(self, **values: object) -> str:
+        """The prompt with every variable filled; a missing one is an error."""
         missing = self.variables - values.keys()
         unknown = values.keys() - self.variables
         if missing or unknown:

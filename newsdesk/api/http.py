@@ -65,6 +65,7 @@ class SlackEntry(Protocol):
 
 
 def respond(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    """A Lambda proxy response with a JSON body."""
     text = json.dumps(body, ensure_ascii=False)
     try:
         text.encode("utf-8")
@@ -75,6 +76,7 @@ def respond(status: int, body: dict[str, Any], headers: Mapping[str, str] | None
 
 
 def error_response(exc: NewsdeskError) -> Response:
+    """The HTTP response for one of our errors (status from the one table)."""
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
     return _error(status, exc.code, str(exc))
 

@@ -15,6 +15,7 @@ from newsdesk.settings import Settings
 
 def run_eval(dataset: Path, corpus: Path | None, store: Path | None, out: Path | None, limit: int | None,
              answerer: str | None, progress: bool = True) -> dict[str, Any]:
+    """Ingest a QA set's corpus, ask its questions and return the scores."""
     from tqdm import tqdm
 
     from newsdesk.app import build_service

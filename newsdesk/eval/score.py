@@ -18,6 +18,7 @@ YES_NO = {"yes", "no"}
 
 @dataclass(frozen=True)
 class Question:
+    """One question of a QA set with its gold answers and evidence."""
     id: str
     question: str
     answers: tuple[str, ...]
@@ -39,12 +40,14 @@ class Record:
     dropped_citations: int = 0
 
     def to_json(self) -> str:
+        """One JSON line for --out."""
         return json.dumps({"id": self.id, "abstained": self.abstained, "ranked_article_ids": self.ranked_article_ids,
                            "citations": self.citations, "latency_ms": round(self.latency_ms, 2),
                            "dropped_citations": self.dropped_citations}, ensure_ascii=False)
 
 
 def read_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """The questions of a QA set's questions.jsonl."""
     out = []
     with path.open(encoding="utf-8") as f:
         for line in f:
@@ -64,11 +67,13 @@ def read_questions(path: Path, limit: int | None = None) -> list[Question]:
 
 
 def read_texts(corpus: Path) -> dict[str, str]:
+    """Article id to text, from a corpus.jsonl."""
     with corpus.open(encoding="utf-8") as f:
         return {d["id"]: d["text"] for d in (json.loads(line) for line in f if line.strip())}
 
 
 def run(questions: Iterable[Question], ask: Callable[[Query], Answer], k: int = 3) -> Iterator[Record]:
+    """Ask every question through the service and record the outcome."""
     for q in questions:
         started = time.perf_counter()
         answer = ask(Query(question=q.question, k=k))
@@ -82,14 +87,17 @@ def run(questions: Iterable[Question], ask: Callable[[Query], Answer], k: int = 
 
 
 def normalise(text: str) -> str:
+    """Lower-case with whitespace squashed, for answer matching."""
     return " ".join(text.casefold().split())
 
 
 def gold_form(answer: str) -> str:
+    """A gold answer as it is matched: quotes and trailing punctuation stripped."""
     return normalise(answer).strip("\"'`“”‘’ ").strip(".,").strip()
 
 
 def squash(text: str) -> str:
+    """Whitespace runs to one space."""
     return re.sub(r"\s+", "", text)
 
 

@@ -35,6 +35,7 @@ ReadObject = Callable[[str, str], bytes | None]
 
 @dataclass(frozen=True)
 class ObjectChange:
+    """One S3 object event: which object, and what happened to it."""
     bucket: str
     key: str
     event: str  # the S3 event name, e.g. ObjectCreated:Put; informational, the bucket's current state wins
@@ -42,6 +43,7 @@ class ObjectChange:
 
 @dataclass
 class EventReport:
+    """What applying a batch of S3 changes did."""
     ingested: int = 0
     unchanged: int = 0
     deleted: int = 0
@@ -55,6 +57,7 @@ class EventReport:
         return bool(self.ingested or self.deleted or self.sources_changed)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
         return {"ingested": self.ingested, "unchanged": self.unchanged, "deleted": self.deleted,
                 "bad_objects": self.bad_objects, "errors": self.errors}
 
@@ -132,6 +135,7 @@ def parse_s3_event(event: dict[str, Any]) -> list[ObjectChange]:
 
 
 def article_id_for_key(key: str) -> str:
+    """The article id an object key stands for when its content names none."""
     return "s3-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
@@ -171,15 +175,18 @@ class SourceMap:
 
     @classmethod
     def load(cls, folder: Path) -> SourceMap:
+        """The object-key-to-article map saved in an index folder (empty if none)."""
         path = folder / SOURCES_FILE
         return cls(json.loads(path.read_text()) if path.exists() else {})
 
     def save(self, folder: Path) -> None:
+        """Save the map into the index folder, atomically."""
         tmp = folder / (SOURCES_FILE + ".tmp")
         tmp.write_text(json.dumps(self.ids_by_key, indent=1, sort_keys=True))
         tmp.replace(folder / SOURCES_FILE)
 
     def claimed_elsewhere(self, article_id: str, key: str) -> bool:
+        """Whether another object key also holds this article."""
         return any(article_id in ids for k, ids in self.ids_by_key.items() if k != key)
 
 
