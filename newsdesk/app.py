@@ -31,9 +31,10 @@ def build_embedder(settings: Settings) -> Embedder:
 
         return HashEmbedder()
     if settings.embedder == "onnx" or (settings.embedder == "auto" and onnx_ready(settings)):
-        from newsdesk.adapters.onnx_embedder import OnnxEmbedder
+        from newsdesk.adapters.onnx_embedder import OnnxEmbedder, has_export
 
-        return OnnxEmbedder(settings.onnx_dir, threads=settings.onnx_threads, int8=settings.onnx_int8)
+        int8 = settings.onnx_int8 and has_export(settings.onnx_dir, int8=True)  # exports before it had none
+        return OnnxEmbedder(settings.onnx_dir, threads=settings.onnx_threads, int8=int8)
     from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
@@ -46,7 +47,7 @@ def onnx_ready(settings: Settings) -> bool:
 
     from newsdesk.adapters.onnx_embedder import has_export
 
-    return has_export(settings.onnx_dir, settings.onnx_int8) and importlib.util.find_spec("onnxruntime") is not None
+    return has_export(settings.onnx_dir) and importlib.util.find_spec("onnxruntime") is not None
 
 
 def build_store(settings: Settings) -> VectorStore:
