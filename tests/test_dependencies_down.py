@@ -115,6 +115,7 @@ def test_s3_unreachable_keeps_answering_from_the_snapshot_and_picks_up_a_new_one
                                         abstain_threshold=0.0, manifest_check_seconds=0.0, revision_check_seconds=0.0,
                                         snapshot_dir=tmp_path / "snapshots"))
         assert chat(reader)[0] == 200
+        reader.store.wait()  # type: ignore[attr-defined]  # its background check ends before the outage starts
     finally:
         stop(server)
 

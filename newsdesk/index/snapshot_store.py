@@ -92,6 +92,9 @@ class SnapshotStore:
             with self._lock:  # segments no version in use needs go before new ones arrive (disk space)
                 kept = [m for m, _ in self._views] + ([self._ready[0]] if self._ready else [])
                 needed = {s.name for m in kept for s in m.segments}
+                stale = [self._opened.pop(name)[1] for name in list(self._opened) if name not in needed]
+            for release in stale:  # opened by a load that failed later
+                release()
             self.folders.keep_only(needed)
             try:
                 view = self._load(latest)
