@@ -51,7 +51,8 @@ CHILD = r"""
 import json, resource, statistics, sys, time
 t0 = time.perf_counter()
 mode, questions = sys.argv[1], json.loads(open(sys.argv[2]).read())
-def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss():  # VmHWM: this process's peak (ru_maxrss would carry the parent's peak across fork and exec)
+    return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 if mode == "cold":
     import handler
     t1 = time.perf_counter()
@@ -138,6 +139,13 @@ def main() -> None:
         if opts.work is None:
             shutil.rmtree(work, ignore_errors=True)
     print_table(results)
+    print(f"\nthis process (building, publishing): peak RSS {peak_mb():,.0f} MB")
+
+
+def peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- inputs --------------------------------------------------------------------------------------------------
