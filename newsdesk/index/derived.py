@@ -97,7 +97,7 @@ class DerivedData:
         folder = self.store.cache_dir()
         # A folder with part files keeps every sentence vector there already, memory-mapped: no second copy.
         copy_vectors = folder is not None and not ArticleParts.present(folder)
-        lexical = LexicalIndex.load(folder, revision) if folder else None
+        lexical = _prepared(self.store, revision) or (LexicalIndex.load(folder, revision) if folder else None)
         vectors = SentenceVectors.load(folder) if copy_vectors and folder else None
         if lexical is not None and (not copy_vectors or (vectors is not None and vectors.revision == revision)):
             log.info("lexical index loaded articles=%d ms=%.0f", lexical.size, _ms(started))
@@ -116,6 +116,13 @@ class DerivedData:
             log.info("sentence vectors built rows=%d ms=%.0f", len(vectors.vectors), _ms(started))
             _save(lambda: vectors.save(folder), folder)
         return lexical, vectors
+
+
+def _prepared(store: VectorStore, revision: str) -> LexicalIndex | None:
+    """The index a store loaded or merged off the request path for this revision (an S3 snapshot store's
+    background fetch does), so the first question after a swap does not load it."""
+    ready = getattr(store, "prepared_lexical", None)
+    return ready(revision) if ready is not None else None  # type: ignore[no-any-return]
 
 
 def _save(action: Callable[[], None], folder: Path) -> None:

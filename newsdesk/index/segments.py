@@ -53,6 +53,7 @@ class SegmentedStore:
         self._vectors: list[SentenceVectors | None] = [None] * len(parts)
         self._outlets: Counter[str] = Counter()
         self._recent: OrderedDict[str, Article] = OrderedDict()
+        self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
         self._revision, self._cache = self._prepare()
 
@@ -63,7 +64,9 @@ class SegmentedStore:
 
     def _prepare(self) -> tuple[str, Path]:
         if self.single:
-            return self.parts[0].store.revision(), self.parts[0].folder
+            revision = self.parts[0].store.revision()
+            self._lexical = LexicalIndex.load(self.parts[0].folder, revision)
+            return revision, self.parts[0].folder
         revisions, lexicals = [], []
         outlets: dict[str, str] = {}
         for index, part in enumerate(self.parts):
@@ -82,13 +85,19 @@ class SegmentedStore:
             lexicals.append((lexical, part.hidden))
         self._outlets = Counter(outlets.values())
         revision = hashlib.sha256(json.dumps(revisions).encode()).hexdigest()[:32]
-        if LexicalIndex.load(self.view, revision) is None:  # else a previous container prepared the same view
+        self._lexical = LexicalIndex.load(self.view, revision)  # a previous container may have prepared it
+        if self._lexical is None:
             self.view.mkdir(parents=True, exist_ok=True)
-            merge_lexical(lexicals).save(self.view, revision)
+            self._lexical = merge_lexical(lexicals)
+            self._lexical.save(self.view, revision)
             # Sentence vectors stay in each segment's own files (see `sentences`); this empty file only says the
             # view's derived data is complete, so nothing is rebuilt inside a request.
             SentenceVectors(np.zeros((0, 0), np.float32), np.zeros((0, 3), np.int64), {}, revision).save(self.view)
         return revision, self.view
+
+    def prepared_lexical(self, revision: str) -> LexicalIndex | None:
+        """The lexical index over every part, ready before this store was swapped in (see DerivedData)."""
+        return self._lexical if revision == self._revision else None
 
     # -- VectorStore -----------------------------------------------------------------------------
     def revision(self) -> str:
