@@ -158,6 +158,7 @@ class ConflictWriter:
 
 def test_a_generated_answer_carries_the_claims_of_its_verified_citations(fake_service: Any) -> None:
     from newsdesk.ingest.load import load_paths
+
     from newsdesk.models import Query
 
     assert fake_service.ingest(load_paths([str(STORM)])).failed == 0

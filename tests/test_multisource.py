@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsdesk.eval.score import Question, Record, by_type
 from newsdesk.ingest.load import load_paths
+
+from newsdesk.eval.score import Question, Record, by_type
 from newsdesk.models import Query
 from newsdesk.service import Service
 
