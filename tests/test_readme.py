@@ -82,7 +82,7 @@ def test_the_using_it_commands_run(env: dict[str, str], tmp_path: Path) -> None:
         line = line.replace("8080", port).replace("/tmp/newsdesk-wire", shlex.quote(str(tmp_path / "wire")))
         script.append(line)
         if line.endswith("&"):  # wait for the server before the next command talks to it
-            script.append(f"for i in $(seq 1 300); do (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; "
+            script.append(f"for i in $(seq 1 900); do (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; "
                           "sleep 0.2; done")
     output = run("bash -c " + shlex.quote("\n".join(script)), env)
     assert "added 6" in output and '"abstained"' in output and "articles 6" in output
