@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 
 def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings pick (ONNX when exported, else sentence-transformers)."""
     if settings.embedder == "hash":
         from newsdesk.adapters.hash_embedder import HashEmbedder
 
@@ -51,6 +52,7 @@ def onnx_ready(settings: Settings) -> bool:
 
 
 def build_store(settings: Settings) -> VectorStore:
+    """The store the settings pick: a Chroma server, S3 snapshots, or embedded Chroma."""
     from newsdesk.adapters.chroma_store import ChromaStore, connect
 
     if settings.chroma_url:
@@ -155,10 +157,12 @@ def service_from_env() -> Service:
 
 # -- AWS: index snapshots in S3 (query functions) and the S3-triggered single writer ---------------
 def snapshot_root(settings: Settings) -> Path:
+    """Where a container keeps downloaded snapshots."""
     return settings.snapshot_dir or Path(tempfile.gettempdir()) / "newsdesk"
 
 
 def index_blobs(settings: Settings) -> Blobs:
+    """The index bucket as a blob store."""
     from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
 
     if not settings.index_bucket:
@@ -178,10 +182,12 @@ def open_chroma(path: Path, warm: bool = False) -> tuple[VectorStore, Callable[[
 
 
 def open_snapshot(path: Path) -> tuple[VectorStore, Callable[[], None]]:
+    """An embedded Chroma index in a downloaded snapshot folder, warmed up."""
     return open_chroma(path, warm=True)
 
 
 def build_snapshot_store(settings: Settings, blobs: Blobs | None = None) -> VectorStore:
+    """A read-only store over the latest S3 snapshot."""
     from newsdesk.index.snapshot_store import SnapshotStore
 
     return SnapshotStore(blobs or index_blobs(settings), snapshot_root(settings), open_snapshot,

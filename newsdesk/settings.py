@@ -15,6 +15,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting and its default; read from NEWSDESK_* variables by `from_env`."""
     store: Path = Path(".newsdesk")
     chroma_url: str | None = None
     # With chroma_url: a folder the writer and every reader see (beside the server's data, or a shared mount). The
@@ -144,6 +145,7 @@ class SlackSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
+        """The Slack secrets from the environment, or ConfigError naming what is missing."""
         env = os.environ if env is None else env
         missing = [name for name in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN") if not env.get(name, "").strip()]
         if missing:
