@@ -76,7 +76,9 @@ class Ingestor:
         return report
 
     def _batches(self, items: Iterable[Loaded]) -> Iterator[list[Loaded]]:
+        """Batches of `batch_articles`; the first ones smaller (4, 8, 16...) so progress shows within seconds."""
         batch: list[Loaded] = []
+        size = min(4, self.config.batch_articles)
         seen: set[str] = set()
         for item in items:
             if isinstance(item, Article) and item.id in seen:
@@ -85,9 +87,10 @@ class Ingestor:
             elif isinstance(item, Article):
                 seen.add(item.id)
             batch.append(item)
-            if len(batch) >= self.config.batch_articles:
+            if len(batch) >= size:
                 yield batch
                 batch = []
+                size = min(size * 2, self.config.batch_articles)
         if batch:
             yield batch
 

@@ -88,6 +88,14 @@ def test_batches_embed_together_and_progress_counts_every_item() -> None:
     assert sorted(report.article_ids) == sorted(f"a{i}" for i in range(10))
 
 
+def test_first_batches_are_small_so_progress_shows_early() -> None:
+    embedder = RecordingEmbedder()
+    seen: list[int] = []
+    Ingestor(embedder, MemoryStore(), ChunkConfig(3, 1, batch_articles=16)).run(
+        [article(i, sentences=1) for i in range(50)], seen.append)
+    assert seen == [4, 8, 16, 16, 6] and [len(call) for call in embedder.calls] == seen
+
+
 class BlockedStore(MemoryStore):
     """Writes wait until the test opens the gate."""
 
