@@ -71,8 +71,13 @@ def real_embedder() -> Any:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """No NEWSDESK_* variables from the caller's shell, and a fresh cached service before and after."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """No NEWSDESK_* variables from the caller's shell, and a fresh cached service before and after.
+
+    The ONNX export is looked for in an empty folder, so the default (auto) embedder is sentence-transformers
+    whatever this machine's ~/.cache holds: an export there would make the CLI index with other vectors than
+    the fixtures (re-indexing the shared sample store).
+    """
     import os
 
     from newsdesk.app import service_from_env
@@ -80,6 +85,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Any:
     for name in list(os.environ):
         if name.startswith("NEWSDESK_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("NEWSDESK_ONNX_DIR", str(tmp_path / "no-onnx-export"))
     service_from_env.cache_clear()
     yield monkeypatch
     service_from_env.cache_clear()
