@@ -61,8 +61,8 @@ class Settings:
     evidence_articles: int = 5  # top articles whose sentences are scored
     per_article: int = 3  # most sentences cited from one article
     # A second sentence from the same article must beat the best other article's by this much
-    # (evidence-score units).
-    repeat_cost: float = 1.0
+    # (evidence-score units; chosen by cross-validation, bench/fit_evidence.py --repeat-cost).
+    repeat_cost: float = 0.75
     revision_check_seconds: float = 2.0  # how often a reader checks the store for a new revision
     cached_articles: int = 2000  # sentence vectors kept in memory, by article version (~60 KB each)
     # Retrieval fusion: weights of each list's per-article best score (BM25 scaled by the list's top score).

@@ -1,0 +1,93 @@
+"""Answer types: what kind of answer a question asks for (a date, a number, a person, a place, a name) and
+whether a sentence holds one that the question does not already give, with plain patterns."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight"
+DATE_WORDS = frozenset(f"{MONTHS}|{DAYS}|jan|feb|aug|sep|sept|oct|nov|dec".split("|"))
+YEAR_OR_TIME = re.compile(r"\b(?:1[89]\d\d|20\d\d|\d+\s*(?:a\.m\.|p\.m\.|am|pm))\b")
+NUMBER_WORDS = frozenset((
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "dozen",
+    "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions", "half",
+))
+WORD = re.compile(r"\w+")
+# Capitalised words not at the start of a sentence; a name is a run of them ("Army Gen. David Petraeus").
+CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
+PERSON = re.compile(r"\b(?:[A-Z][a-z]+\.?\s+)+(?:[A-Z]\.\s+)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?")
+PLACE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside)\s+(?:the\s+)?([A-Z][a-z]+)")
+
+_PLACE_NOUNS = "country|city|state|town|region|province|county|island|nation|continent|area|place|village|capital"
+_NAME_NOUNS = ("company|team|group|organization|organisation|newspaper|network|club|agency|party|band|school|"
+               "university|airline|film|movie|show|book|song|album|brand|firm|magazine|channel|program|programme")
+_NUMBER_NOUNS = ("size|number|amount|cost|price|toll|total|population|age|value|rate|score|salary|budget|fine|"
+                 "percentage|percent|figure|count|height|weight|distance|sentence|bail|bill|reward")
+ASKED = (  # the first pattern that matches names the kind
+    ("date", re.compile(r"\b(?:when|what (?:year|date|day|month|time)|which (?:year|date|day|month)|how long ago)\b")),
+    ("number", re.compile(rf"\b(?:how (?:many|much|old|long|far|big|tall|large|often)|what (?:percent|percentage|number|age)"
+                          rf"|(?:what|which) (?:is|was|are|were) the (?:\w+ )?(?:{_NUMBER_NOUNS})\b"
+                          rf"|what (?:prison |jail )?(?:sentence|fine|price|amount))\b")),
+    ("place", re.compile(rf"\b(?:where|(?:what|which) (?:{_PLACE_NOUNS})|in what (?:{_PLACE_NOUNS}))\b")),
+    ("person", re.compile(r"\b(?:who|whom|whose|what (?:is|was) (?:his|her|the) name|which (?:man|woman|person|player"
+                          r"|actor|actress|singer|president|leader|official|officer|candidate|star))\b")),
+    ("name", re.compile(rf"\b(?:what|which) (?:{_NAME_NOUNS})\b")),
+)
+
+
+def asked_kind(question: str) -> str | None:
+    """The kind of answer a question asks for, or None (most "what" questions)."""
+    q = question.casefold()
+    return next((kind for kind, pattern in ASKED if pattern.search(q)), None)
+
+
+@dataclass(frozen=True)
+class Kinds:
+    """What kinds of answer a sentence can give (capitalised words lower-cased)."""
+
+    date: bool
+    number: bool
+    names: frozenset[str]
+    people: frozenset[str]
+    places: frozenset[str]
+
+
+@lru_cache(maxsize=100_000)
+def sentence_kinds(sentence: str) -> Kinds:
+    """Cached per stored sentence: a warm process sees the same sentences again and again."""
+    lower = sentence.lower()
+    words = set(WORD.findall(lower))
+    digits = any(c.isdigit() for c in sentence)
+    return Kinds(
+        date=bool(words & DATE_WORDS) or (digits and YEAR_OR_TIME.search(lower) is not None),
+        number=digits or bool(words & NUMBER_WORDS),
+        names=frozenset(m.casefold() for m in CAPITALISED.findall(sentence)),
+        people=frozenset(w.casefold() for m in PERSON.findall(sentence) for w in WORD.findall(m)),
+        places=frozenset(m.casefold() for m in PLACE.findall(sentence)),
+    )
+
+
+def gives(kind: str, sentence: str, asked: frozenset[str]) -> bool:
+    """Whether the sentence holds an answer of this kind beyond the question's own words (`asked`, lower case)."""
+    k = sentence_kinds(sentence)
+    if kind == "date":
+        return k.date
+    if kind == "number":
+        return k.number
+    if kind == "person":
+        return bool(k.people - asked)
+    if kind == "place":
+        return bool(k.places - asked)
+    return bool(k.names - asked)
+
+
+@lru_cache(maxsize=1024)
+def question_words(question: str) -> frozenset[str]:
+    return frozenset(w.casefold() for w in WORD.findall(question))
+
+
+def clear_caches() -> None:
+    sentence_kinds.cache_clear()

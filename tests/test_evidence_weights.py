@@ -1,0 +1,43 @@
+"""The fitted evidence weights: loaded from their JSON file, checked against the features, folds split by story."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsdesk.answer import evidence
+from newsdesk.answer.sentence_features import FEATURES
+from newsdesk.errors import ConfigError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from cv import fold_of, splits  # noqa: E402
+
+
+def test_shipped_weights_match_the_features_and_carry_cross_validated_figures() -> None:
+    data = json.loads(evidence.WEIGHTS_FILE.read_text(encoding="utf-8"))
+    assert tuple(data["features"]) == FEATURES and evidence.WEIGHTS.shape == (len(FEATURES),)
+    figures = data["figures"]["newsqa"]
+    assert figures["folds"] >= 2
+    assert set(figures["in_sample"]) == set(figures["cross_validated"])
+
+
+def test_weights_for_other_features_are_refused_with_how_to_refit(tmp_path: Path) -> None:
+    path = tmp_path / "weights.json"
+    path.write_text(json.dumps({"features": ["dense", "retired"], "weights": [1.0, 2.0]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="fit_evidence.py"):
+        evidence._load_weights(path)
+
+
+def test_folds_never_split_a_story_and_are_balanced() -> None:
+    groups = [f"story-{i % 37}" for i in range(400)]
+    fold = fold_of(groups, k=5)
+    for story in set(groups):
+        assert len({int(f) for f, g in zip(fold, groups, strict=True) if g == story}) == 1
+    sizes = np.bincount(fold)
+    assert len(sizes) == 5 and sizes.max() - sizes.min() <= max(groups.count(g) for g in groups)
+    for train, test in splits(fold):
+        assert not (train & test).any() and (train | test).all()
