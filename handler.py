@@ -6,13 +6,11 @@ from functools import lru_cache
 from typing import Any
 
 from newsdesk import observability
-from newsdesk.adapters.sqlite_compat import ensure_modern_sqlite
 from newsdesk.api.http import handle_chat
 from newsdesk.app import s3_ingest_from_env, service_from_env
 from newsdesk.settings import Settings
 
 observability.configure()  # JSON lines at NEWSDESK_LOG_LEVEL; metrics as EMF lines
-ensure_modern_sqlite()  # before chromadb is first imported: the Lambda 3.11 image's sqlite is too old for Chroma
 
 
 @lru_cache(maxsize=1)

@@ -57,11 +57,49 @@ def test_functions_are_images_built_from_the_dockerfile(template: dict[str, Any]
         assert template["Resources"][name]["Metadata"]["Dockerfile"] == "Dockerfile"
         assert props["MemorySize"] >= 1024 and props["Timeout"] <= 900
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert dockerfile.splitlines()[[i for i, line in enumerate(dockerfile.splitlines()) if line.startswith("FROM")][0]] \
-        == "FROM public.ecr.aws/lambda/python:3.11"
     assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in dockerfile
     assert "[aws,slack]" in dockerfile and "dev" not in re.findall(r"\[([^\]]+)\]", dockerfile)[0]
     assert ".venv" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_the_image_builds_for_both_architectures(template: dict[str, Any]) -> None:
+    """arm64 (Graviton) as well as x86_64: a multi-arch base whose sqlite Chroma accepts, nothing x86-only."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    instructions = [line for line in dockerfile.splitlines() if line and not line.startswith("#")]
+    # Amazon Linux 2023 (sqlite 3.40); the python:3.11 image's Amazon Linux 2 has sqlite 3.7, below Chroma's 3.35.
+    assert [line for line in instructions if line.startswith("FROM")] == ["FROM public.ecr.aws/lambda/python:3.12"]
+    # pysqlite3-binary has x86_64 wheels only; no --platform pinned, so SAM/buildx choose the architecture.
+    assert "pysqlite3" not in "\n".join(instructions) and "--platform" not in "\n".join(instructions)
+    # The CPU wheel index serves x86_64 and aarch64 alike: the one torch line, with no architecture in it.
+    [torch] = [line for line in instructions if "torch==" in line]
+    assert torch == "RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+    assert "import platform, sqlite3, chromadb" in dockerfile  # the build fails if Chroma refuses the sqlite
+    assert "sqlite_compat" not in (ROOT / "handler.py").read_text()
+    assert template["Parameters"]["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
+
+
+def parameter_rows(doc: str) -> dict[str, str]:
+    """A doc's table of template parameters (the one headed `| parameter | default |`): each row's parameter
+    names (in backticks) and its default cell."""
+    text = (ROOT / "docs" / doc).read_text()
+    table = text[text.index("| parameter | default |"):].split("\n\n")[0].splitlines()[2:]
+    rows: dict[str, str] = {}
+    for line in table:
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for name in re.findall(r"`([A-Za-z0-9]+)`", cells[0]):
+            rows[name] = cells[1]
+    return rows
+
+
+def test_the_docs_list_the_template_parameters_as_they_are(template: dict[str, Any]) -> None:
+    """docs/aws.md lists every parameter, with its default; docs/deploy.md names none that does not exist."""
+    parameters = template["Parameters"]
+    documented = parameter_rows("aws.md")
+    assert sorted(documented) == sorted(parameters)
+    for name, default in documented.items():
+        expected = str(parameters[name].get("Default", ""))
+        assert default == (f"`{expected}`" if expected else "empty"), (name, default, expected)
+    assert set(parameter_rows("deploy.md")) <= set(parameters)
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
