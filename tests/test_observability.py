@@ -137,8 +137,8 @@ def test_a_chat_request_is_one_json_line_with_its_fields(loaded_fake_service: Se
     response = chat(chat_event(), context)
     assert response["statusCode"] == 200
     body = json.loads(response["body"])
-    [line] = [entry for entry in lines(logs.getvalue()) if entry["message"] == "request"]
-    assert line["level"] == "INFO" and line["service"] == "newsdesk"
+    [line] = lines(logs.getvalue())  # one line in all: a second one about the same request fails here
+    assert line["message"] == "request" and line["level"] == "INFO" and line["service"] == "newsdesk"
     assert line["request_id"] == chat_event()["requestContext"]["requestId"]
     assert line["function_request_id"] == "lambda-req-1" and line["route"] == "chat"
     assert line["status"] == 200 and line["question_length"] == len(QUESTION)
@@ -158,6 +158,56 @@ def test_a_chat_request_is_one_json_line_with_its_fields(loaded_fake_service: Se
         "Latency": "Milliseconds", "SnapshotAgeSeconds": "Seconds"}
     assert (emf["Questions"], emf["Abstentions"], emf["BedrockFallbacks"]) == ([1.0], [0.0], [0.0])
     assert 290 <= emf["SnapshotAgeSeconds"][0] < 400
+
+
+def test_handler_chat_logs_one_json_line_per_request(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     logs: io.StringIO) -> None:
+    """POST /chat through handler.chat as Lambda calls it, over a local index: each request, answered or refused,
+    writes exactly one log line, the JSON request line; no plain-text line repeats it."""
+    from newsdesk.ingest.load import load_paths
+
+    import handler
+    from newsdesk.app import build_service, service_from_env
+
+    for name, value in {"NEWSDESK_EMBEDDER": "hash", "NEWSDESK_STORE": str(tmp_path / "index"),
+                        "NEWSDESK_ABSTAIN_THRESHOLD": "0", "NEWSDESK_LOG_LEVEL": "INFO"}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("NEWSDESK_INDEX_BUCKET", "NEWSDESK_CHROMA_URL", "NEWSDESK_LOG_QUESTIONS", "NEWSDESK_ANSWERER"):
+        monkeypatch.delenv(name, raising=False)
+    assert build_service(Settings.from_env()).ingest(load_paths([str(EXAMPLES)])).failed == 0
+    observability.configure(stream=logs)
+    service_from_env.cache_clear()
+    try:
+        assert handler.chat(chat_event(), None)["statusCode"] == 200  # a cold container opens its index first
+        # The S3 snapshot store's manifest, on the local store: the line names the version it answered from.
+        monkeypatch.setattr(service_from_env().store, "manifest", snapshot(), raising=False)
+        logs.seek(0)
+        logs.truncate()
+        response = handler.chat(chat_event(), SimpleNamespace(aws_request_id="lambda-req-2"))
+        answered = logs.getvalue()
+        logs.seek(0)
+        logs.truncate()
+        refused = handler.chat(chat_event(question=""), None)
+        refused_lines = logs.getvalue()
+        logs.seek(0)
+        logs.truncate()
+        misrouted = handler.slack(chat_event(), None)  # refused before any Slack code runs
+    finally:
+        service_from_env.cache_clear()
+    assert response["statusCode"] == 200 and refused["statusCode"] == 400 and misrouted["statusCode"] == 404
+    body = json.loads(response["body"])
+    [line] = lines(answered)
+    assert line["message"] == "request" and line["route"] == "chat" and line["status"] == 200
+    assert line["request_id"] == chat_event()["requestContext"]["requestId"]
+    assert line["function_request_id"] == "lambda-req-2" and line["question_length"] == len(QUESTION)
+    assert line["answerer"] == "extractive" and line["abstained"] is body["abstained"] is False
+    assert line["citations"] == len(body["citations"]) > 0
+    assert set(line["timing_ms"]) >= {"retrieve", "evidence", "total"}
+    assert line["index_version"] == "20240305T101500000000Z-1a2b3c4d"
+    [line] = lines(refused_lines)
+    assert (line["message"], line["status"], line["error"]) == ("request", 400, "bad_request")
+    [line] = lines(logs.getvalue())
+    assert (line["message"], line["route"], line["status"], line["error"]) == ("request", "slack", 404, "not_found")
 
 
 def test_log_lines_of_a_request_all_carry_its_request_id(loaded_fake_service: Service, logs: io.StringIO) -> None:

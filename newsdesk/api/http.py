@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
@@ -84,7 +83,6 @@ def error_response(exc: NewsdeskError) -> Response:
 def handle_chat(event: dict[str, Any], get_service: GetService, cors_origins: str = DEFAULTS.cors_origins) -> Response:
     """One API Gateway event in, one response out, for every route of the chat function: the page and its files,
     POST /chat and the archive around it. Client mistakes are JSON 4xx, never an exception."""
-    started = time.perf_counter()
     request_id = _request_id(event)
     origin = ""
     try:
@@ -100,13 +98,11 @@ def handle_chat(event: dict[str, Any], get_service: GetService, cors_origins: st
         else:
             raise MethodNotAllowed(f"{request.method[:20] or 'this method'!r} is not allowed on {route}: "
                                    f"use {' or '.join(methods)}")
-    except NewsdeskError as exc:
-        log.info("request_id=%s status=error code=%s", request_id, exc.code)
+    except NewsdeskError as exc:  # no log line here: the request line (observability.observed) carries its code
         response = error_response(exc)
     except Exception:  # a bug or an unexpected dependency failure: logged in full, never a traceback to the client
         log.exception("request_id=%s status=error code=internal_error", request_id)
         response = _error(500, "internal_error", INTERNAL.format(id=request_id))
-    log.info("request_id=%s status=%s ms=%.1f", request_id, response["statusCode"], (time.perf_counter() - started) * 1000)
     response["headers"].update(_cors(origin, cors_origins))
     return response
 
@@ -157,7 +153,6 @@ def _chat(event: Mapping[str, Any], get_service: GetService) -> Response:
     service = get_service()
     query = parse_query(body, service.config.citations, service.config.max_k, service.config.max_question_chars)
     answer = service.ask(query)
-    log.info("answer abstained=%s citations=%d", answer.abstained, len(answer.citations))
     return respond(200, answer.to_dict(), {"cache-control": "no-store"})
 
 
@@ -185,8 +180,7 @@ def handle_slack(event: dict[str, Any], context: Any, get_entry: Callable[[], Sl
         clean = {**event, "body": raw, "isBase64Encoded": False, "headers": dict(event.get("headers") or {})}
         response = get_entry().handle(clean, context)
         return _slack_reply(response)
-    except NewsdeskError as exc:
-        log.info("request_id=%s slack status=error code=%s", request_id, exc.code)
+    except NewsdeskError as exc:  # the request line (observability.observed) carries its code
         return error_response(exc)
     except Exception:
         log.exception("request_id=%s slack status=error code=internal_error", request_id)
