@@ -272,24 +272,6 @@ def test_importing_handler_loads_no_heavy_library() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_old_sqlite_is_swapped_for_pysqlite3_and_chroma_works(tmp_path: Any) -> None:
-    pytest.importorskip("pysqlite3")
-    code = (
-        "import sys\n"
-        "from newsdesk.adapters.sqlite_compat import ensure_modern_sqlite\n"
-        "version = ensure_modern_sqlite(minimum=(99, 0, 0))  # pretend the system sqlite is too old\n"
-        "import sqlite3, chromadb\n"
-        "assert sqlite3.__name__ == 'pysqlite3', sqlite3.__name__\n"
-        f"client = chromadb.PersistentClient(path={str(tmp_path)!r})\n"
-        "c = client.get_or_create_collection('swap-test', embedding_function=None)\n"
-        "c.add(ids=['a'], embeddings=[[1.0, 0.0]], documents=['x'])\n"
-        "print(version, c.count())\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split()[-1] == "1"
-
-
 def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: r["Properties"] for name, r in of_type(template, "AWS::CloudWatch::Alarm").items()}
 
