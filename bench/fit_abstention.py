@@ -1,17 +1,22 @@
-"""Choose the abstention thresholds with k-fold cross-validation by story, over three question sets at once.
+"""Fit the abstention weights and threshold with k-fold cross-validation by story, over three question sets at once.
 
 Usage: python bench/fit_abstention.py --newsqa DIR --newsqa-store STORE --squad DIR --squad-store STORE [--cv 5]
+       [--write]
 The sets: NewsQA on its own stories (all answerable: keep answering >= 0.95), NewsQA on the SQuAD
 paragraphs (off topic: keep abstaining >= 0.90) and SQuAD 2.0 (about half unanswerable: balanced
-accuracy, the figure to raise). Each question's support signals are computed once; every threshold pair
-of the grid is then scored in numpy. Per fold, the pair that keeps both floors on the training folds and
-has the best SQuAD balanced accuracy there is applied to the held-out fold (no story in both).
+accuracy, the figure to raise). Each question's signals (newsdesk/answer/abstention.py SIGNALS) are computed
+once by the service's own code; every weight vector of a small grid is then scored in numpy, its threshold the
+one with the best SQuAD balanced accuracy that keeps both floors plus a margin (the held-out folds wobble by
+about a point). Per fold, the best vector on the training folds is applied to the held-out fold (no story in
+both). --write stores the in-sample fit and the figures in newsdesk/answer/abstention_weights.json; the
+threshold goes into Settings.abstain_threshold by hand (tests/test_abstention.py checks they agree).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,64 +28,74 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cv import fold_of, read_groups, splits  # noqa: E402
 
+from newsdesk.answer.abstention import SIGNALS, WEIGHTS, WEIGHTS_FILE  # noqa: E402
 from newsdesk.answer.evidence import question_terms, support  # noqa: E402
 from newsdesk.eval.score import read_questions  # noqa: E402
 from newsdesk.models import Query  # noqa: E402
 from newsdesk.settings import DEFAULTS  # noqa: E402
 
-SIMILAR = np.round(np.arange(0.40, 0.701, 0.02), 2)
-COMBINED = np.round(np.arange(0.40, 0.801, 0.02), 2)
 ANSWER_FLOOR, OFF_TOPIC_FLOOR = 0.95, 0.90
+MARGIN = 0.01  # the floors are enforced this much higher on the data a fit sees
+STEPS = np.round(np.arange(0.0, 1.01, 0.1), 2)
+# similarity's weight is 1 (it sets the scale); coverage adds, the three "missing" signals subtract.
+GRID = np.array(list(itertools.product([1.0], STEPS, -STEPS, -STEPS, -STEPS / 2)))
 
 
 @dataclass(frozen=True)
 class Signals:
-    """One question set's support signals, one row per question."""
+    """One question set's signals, one row per question."""
 
-    similarity: np.ndarray
-    combined: np.ndarray
+    rows: np.ndarray  # questions x SIGNALS
     answerable: np.ndarray
     story: np.ndarray
 
-    def answers(self, similar_enough: float, threshold: float) -> np.ndarray:
-        return (self.similarity >= similar_enough) | (self.combined >= threshold)
 
-
-def collect(service, dataset: Path, limit: int | None) -> Signals:  # type: ignore[no-untyped-def]
+def collect(service, dataset: Path, limit: int | None, answerable: bool | None = None) -> Signals:  # type: ignore[no-untyped-def]
+    """Signals as the service computes them; `answerable=False` marks every question unanswerable (off topic)."""
     grouped = read_groups(dataset / "questions.jsonl")
     story_of = dict(zip(grouped.ids, grouped.groups, strict=True))
     lexical = service.lexical_index()
-    rows = []
+    rows, labels, stories = [], [], []
     for q in read_questions(dataset / "questions.jsonl", limit):
         ev = service.find_evidence(Query(q.question))
         found = support(question_terms(ev.question, lexical), ev.scored, next(iter(ev.articles), None))
-        rows.append((found.best_similarity, found.combined, q.answerable, story_of[q.id]))
-    sim, comb, ans, story = zip(*rows, strict=True)
-    return Signals(np.array(sim), np.array(comb), np.array(ans, bool), np.array(story))
+        rows.append(found.signals or (0.0,) * len(SIGNALS))
+        labels.append(q.answerable if answerable is None else answerable)
+        stories.append(story_of[q.id])
+    return Signals(np.array(rows, np.float64), np.array(labels, bool), np.array(stories))
 
 
-def rates(s: Signals, pair: tuple[float, float], mask: np.ndarray | None = None) -> tuple[float, float]:
-    """(answer rate on answerable, abstain rate on unanswerable) over the masked questions."""
-    mask = np.ones(len(s.story), bool) if mask is None else mask
-    answered = s.answers(*pair)
-    yes, no = mask & s.answerable, mask & ~s.answerable
-    return (float(answered[yes].mean()) if yes.any() else float("nan"),
-            float((~answered[no]).mean()) if no.any() else float("nan"))
+def scores(s: Signals, weights: np.ndarray) -> np.ndarray:
+    return np.clip(s.rows @ weights, 0.0, 1.0)
 
 
-def choose_pair(news: Signals, off: Signals, squad: Signals, masks: tuple[np.ndarray, np.ndarray, np.ndarray]
-                ) -> tuple[float, float]:
-    """The grid pair with the best SQuAD balanced accuracy that keeps both floors; ties go to the shipped pair's
-    neighbourhood (smallest change)."""
-    best, best_key = (DEFAULTS.similar_enough, DEFAULTS.abstain_threshold), (-1.0, 0.0)
-    for pair in itertools.product(SIMILAR, COMBINED):
-        pair = (float(pair[0]), float(pair[1]))
-        if rates(news, pair, masks[0])[0] < ANSWER_FLOOR or rates(off, pair, masks[1])[1] < OFF_TOPIC_FLOOR:
-            continue
-        balanced = sum(rates(squad, pair, masks[2])) / 2
-        key = (round(balanced, 6), -abs(pair[0] - DEFAULTS.similar_enough) - abs(pair[1] - DEFAULTS.abstain_threshold))
-        if key > best_key:
-            best, best_key = pair, key
+def best_threshold(news: np.ndarray, off: np.ndarray, squad: np.ndarray, answerable: np.ndarray
+                   ) -> tuple[float, float]:
+    """(SQuAD balanced accuracy, threshold) of the best threshold keeping both floors (plus MARGIN), or (-1, inf)."""
+    ordered = np.sort(news)
+    highest = ordered[int(np.floor(len(ordered) * (1 - ANSWER_FLOOR - MARGIN) + 1e-9))]  # answer at or above
+    ordered = np.sort(off)
+    must = int(np.ceil(len(ordered) * (OFF_TOPIC_FLOOR + MARGIN) - 1e-9))  # off-topic questions to abstain on
+    lowest = ordered[must - 1] if must else -np.inf  # the threshold must be above this
+    if lowest >= highest:
+        return -1.0, float("inf")
+    candidates = np.r_[np.unique(squad[(squad > lowest) & (squad <= highest)]), highest]
+    yes, no = squad[answerable], squad[~answerable]
+    balanced = ((yes[:, None] >= candidates).mean(0) + (no[:, None] < candidates).mean(0)) / 2
+    best = int(np.argmax(balanced))
+    return float(balanced[best]), float(candidates[best])
+
+
+def fit(sets: tuple[Signals, Signals, Signals], masks: tuple[np.ndarray, ...]) -> tuple[np.ndarray, float, float]:
+    """The grid's best (weights, threshold, SQuAD balanced accuracy) over the masked questions; ties go to the
+    grid's first (smallest) weights."""
+    news, off, squad = (s.rows[m] for s, m in zip(sets, masks, strict=True))
+    answerable = sets[2].answerable[masks[2]]
+    best: tuple[np.ndarray, float, float] = (GRID[0], float("inf"), -1.0)
+    for weights in GRID:
+        balanced, threshold = best_threshold(*(np.clip(r @ weights, 0.0, 1.0) for r in (news, off, squad)), answerable)
+        if balanced > best[2] + 1e-9:
+            best = (weights, threshold, balanced)
     return best
 
 
@@ -95,40 +110,46 @@ def main() -> None:
     parser.add_argument("--squad-store", type=Path, required=True)
     parser.add_argument("--cv", type=int, default=5)
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--write", action="store_true", help=f"store the in-sample fit in {WEIGHTS_FILE.name}")
     args = parser.parse_args()
     news_service = build_service(Settings.from_env(store=args.newsqa_store))
     squad_service = build_service(Settings.from_env(store=args.squad_store))
-    news = collect(news_service, args.newsqa, args.limit)
-    off = Signals(*(np.asarray(a) for a in _off_topic(collect(squad_service, args.newsqa, args.limit))))
-    squad = collect(squad_service, args.squad, args.limit)
-    folds = [fold_of(list(s.story), args.cv) for s in (news, off, squad)]
-    everything = tuple(np.ones(len(s.story), bool) for s in (news, off, squad))
-    in_sample = choose_pair(news, off, squad, everything)
-    answered = [np.zeros(len(s.story), bool) for s in (news, off, squad)]
+    sets = (collect(news_service, args.newsqa, args.limit), collect(squad_service, args.newsqa, args.limit, False),
+            collect(squad_service, args.squad, args.limit))
+    folds = [fold_of(list(s.story), args.cv) for s in sets]
+    weights, threshold, _ = fit(sets, tuple(np.ones(len(s.story), bool) for s in sets))
+    answered = [np.zeros(len(s.story), bool) for s in sets]
     chosen = []
     for f in range(args.cv):
         train = tuple(splits(fold)[f][0] for fold in folds)
-        pair = choose_pair(news, off, squad, train)
-        chosen.append(pair)
-        for s, fold, out in zip((news, off, squad), folds, answered, strict=True):
-            out[fold == f] = s.answers(*pair)[fold == f]
-    print(f"questions: NewsQA {len(news.story)}, off-topic {len(off.story)}, SQuAD 2.0 {len(squad.story)} "
+        w, t, _ = fit(sets, train)
+        chosen.append((w[1:].tolist(), round(t, 3)))
+        for s, fold, out in zip(sets, folds, answered, strict=True):
+            out[fold == f] = (scores(s, w) >= t)[fold == f]
+    squad = sets[2]
+    print(f"questions: NewsQA {len(sets[0].story)}, off-topic {len(sets[1].story)}, SQuAD 2.0 {len(squad.story)} "
           f"({int((~squad.answerable).sum())} unanswerable); {args.cv} folds by story")
-    print("(similar_enough, abstain_threshold): NewsQA answer rate | off-topic abstain | SQuAD answer / abstain / balanced")
-    for label, pair in (("shipped", (DEFAULTS.similar_enough, DEFAULTS.abstain_threshold)), ("in-sample best", in_sample)):
-        print(f"{label:16} {pair}: " + _line(news.answers(*pair), off.answers(*pair), squad.answers(*pair), squad))
-    print(f"{'cross-validated':16} {'per fold':12}: " + _line(*answered, squad))
-    print("chosen per fold:", chosen)
+    print(f"signals {SIGNALS}")
+    print("NewsQA answer rate | off-topic abstain | SQuAD answer / abstain / balanced")
+    shipped = [scores(s, WEIGHTS) >= DEFAULTS.abstain_threshold for s in sets]
+    fitted = [scores(s, weights) >= threshold for s in sets]
+    print(f"{'shipped':16} {WEIGHTS.tolist()} >= {DEFAULTS.abstain_threshold}: {_line(*shipped, squad)[0]}")
+    print(f"{'in-sample best':16} {weights.tolist()} >= {threshold:.3f}: {_line(*fitted, squad)[0]}")
+    print(f"{'cross-validated':16} per fold: {_line(*answered, squad)[0]}")
+    print("chosen per fold (coverage, negation, number, type; threshold):", chosen)
+    if args.write:
+        figures = {"folds": args.cv, "in_sample": _line(*fitted, squad)[1], "cross_validated": _line(*answered, squad)[1]}
+        WEIGHTS_FILE.write_text(json.dumps({"signals": list(SIGNALS), "weights": [round(float(w), 4) for w in weights],
+                                            "threshold": round(threshold, 3), "figures": figures}, indent=1) + "\n",
+                                encoding="utf-8")
+        print(f"wrote {WEIGHTS_FILE}; set Settings.abstain_threshold to {round(threshold, 3)}")
 
 
-def _off_topic(s: Signals) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """NewsQA questions asked of the SQuAD paragraphs: none is answerable there."""
-    return s.similarity, s.combined, np.zeros(len(s.story), bool), s.story
-
-
-def _line(news: np.ndarray, off: np.ndarray, squad: np.ndarray, s: Signals) -> str:
-    answer, abstain = squad[s.answerable].mean(), (~squad[~s.answerable]).mean()
-    return (f"{news.mean():.3f} | {(~off).mean():.3f} | {answer:.3f} / {abstain:.3f} / {(answer + abstain) / 2:.3f}")
+def _line(news: np.ndarray, off: np.ndarray, squad: np.ndarray, s: Signals) -> tuple[str, dict[str, float]]:
+    answer, abstain = float(squad[s.answerable].mean()), float((~squad[~s.answerable]).mean())
+    figures = {"newsqa_answer_rate": float(news.mean()), "off_topic_abstain_rate": float((~off).mean()),
+               "squad_answer_rate": answer, "squad_abstain_rate": abstain, "squad_balanced": (answer + abstain) / 2}
+    return " | ".join(f"{v:.3f}" for v in figures.values()), {k: round(v, 4) for k, v in figures.items()}
 
 
 if __name__ == "__main__":

@@ -260,8 +260,8 @@ class Service:
         return generate_answer(generator, query, evidence, lambda: self.extractive(query, evidence))
 
     def _supported(self, found: Support) -> bool:
-        """Answer when one sentence is close to the question, or similarity and word coverage together are."""
-        return found.best_similarity >= self.config.similar_enough or found.combined >= self.config.abstain_threshold
+        """Answer when the support score reaches the threshold (or one sentence is as close as `similar_enough`)."""
+        return found.score >= self.config.abstain_threshold or found.best_similarity >= self.config.similar_enough
 
     def _checked(self, query: Query) -> str:
         question = " ".join(query.question.split())

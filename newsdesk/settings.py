@@ -46,8 +46,11 @@ class Settings:
     chunk_overlap: int = 1
     max_sentence_chars: int = 1000  # longer runs without a sentence break are split at clauses, lines or spaces
     embed_batch_size: int = 64
-    abstain_threshold: float = 0.55
-    similar_enough: float = 0.50
+    # Abstention (docs/quality.md, "Abstention"): answer when the support score (similarity plus coverage, less
+    # the signals that the best evidence lacks what is asked; newsdesk/answer/abstention.py) reaches
+    # abstain_threshold; 0 answers everything, above 1 nothing. Chosen with the weights by bench/fit_abstention.py.
+    abstain_threshold: float = 0.741
+    similar_enough: float = 1.0  # also answer when one sentence is this similar (cosine); 1.0: no shortcut
     citations: int = 3
     max_question_chars: int = 1000
     max_k: int = 10

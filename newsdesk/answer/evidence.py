@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from newsdesk.answer import abstention
 from newsdesk.answer.answer_types import clear_caches as answer_types_caches_clear
 from newsdesk.answer.sentence_features import FEATURES, QuestionTerms, features
 from newsdesk.answer.sentence_features import question_terms as question_terms  # callers take it from here
@@ -58,24 +59,26 @@ def score_sentences(
 
 @dataclass(frozen=True)
 class Support:
-    """How well the reporting covers a question."""
+    """How well the evidence covers a question: the signals of newsdesk/answer/abstention.py and their score."""
 
     best_similarity: float  # the most similar evidence sentence (cosine)
-    combined: float  # 2/3 best similarity + 1/3 IDF-weighted coverage of the question's words by the top article
+    score: float  # the weighted signals, clipped to [0, 1]: the service answers at Settings.abstain_threshold
+    signals: tuple[float, ...] = ()  # abstention.SIGNALS, for benchmarks and logs
 
 
 def support(q: QuestionTerms, scored: list[ScoredSentence], top_article: str | None) -> Support:
-    """Coverage catches questions about people or places the collection never mentions, even when
-    some sentence is similar in topic; calibrated in docs/quality.md ("Abstention")."""
+    """Similarity and coverage catch questions the collection does not report on; the other signals catch a
+    question on the subject that asks for something the best evidence does not hold (a negation, a number, an
+    answer of the asked type); weighed in docs/quality.md ("Abstention")."""
     if not scored:
         return Support(0.0, 0.0)
     best = max(s.similarity for s in scored)
-    present: set[str] = set()
-    for s in scored:
-        if s.stored.sentence.article_id == top_article:
-            present.update(sentence_terms(s.stored.sentence.text))
+    article = [s.stored.sentence.text for s in scored if s.stored.sentence.article_id == top_article]
+    present = {t for text in article for t in sentence_terms(text)}
     coverage = sum(w for t, w in q.weights.items() if t in present) / q.total if q.weights else 0.0
-    return Support(best, (2 * best + coverage) / 3)
+    values = abstention.signals(q.text, best, coverage, [s.stored.sentence.text for s in scored[:abstention.BEST]],
+                                article)
+    return Support(best, abstention.score(values), tuple(float(v) for v in values))
 
 
 def named_outlets(question: str, outlets: Iterable[str]) -> list[str]:
