@@ -43,6 +43,12 @@ class AnswerConfig:
     evidence_articles: int = DEFAULTS.evidence_articles
     per_article: int = DEFAULTS.per_article
     repeat_cost: float = DEFAULTS.repeat_cost
+    part_articles: int = DEFAULTS.part_articles
+    ranked_sources: int = DEFAULTS.ranked_sources
+    extra_sources: int = DEFAULTS.extra_sources
+    multi_source_support: float = DEFAULTS.multi_source_support
+    named_floor: float = DEFAULTS.named_floor
+    latest_pool: int = DEFAULTS.latest_pool
     revision_check_seconds: float = DEFAULTS.revision_check_seconds
     cached_articles: int = DEFAULTS.cached_articles
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
@@ -59,6 +65,12 @@ class AnswerConfig:
             evidence_articles=settings.evidence_articles,
             per_article=settings.per_article,
             repeat_cost=settings.repeat_cost,
+            part_articles=settings.part_articles,
+            ranked_sources=settings.ranked_sources,
+            extra_sources=settings.extra_sources,
+            multi_source_support=settings.multi_source_support,
+            named_floor=settings.named_floor,
+            latest_pool=settings.latest_pool,
             revision_check_seconds=settings.revision_check_seconds,
             cached_articles=settings.cached_articles,
             retrieval=RetrievalConfig.from_settings(settings),
@@ -197,8 +209,14 @@ class Service:
             outlets=outlets[: self.config.max_k] if len(outlets) > 1 else [],
         )
         plan = plan_sources(question, tuple(lexical.outlets))  # the sources and times it asks for, if any
-        return gather(evidence, query, plan, asked, lexical, vector, self, self._supported,
-                      Limits(query.k, self.config.max_k, self.config.repeat_cost))
+        return gather(evidence, query, plan, asked, lexical, vector, self, self._supported, self._limits(query.k))
+
+    def _limits(self, k: int) -> Limits:
+        """What gathering across articles may quote and when it answers (the settings' values)."""
+        c = self.config
+        return Limits(k, c.max_k, c.repeat_cost, latest_pool=c.latest_pool, extra_sources=c.extra_sources,
+                      ranked_sources=c.ranked_sources, part_articles=c.part_articles, named_floor=c.named_floor,
+                      multi_source_support=c.multi_source_support)
 
     def current(self, text: str, vector: Matrix, filters: Filters, n: int) -> list[tuple[Article, str]]:
         """The best `n` current articles for a search (gathering asks for each source a question names)."""

@@ -66,6 +66,19 @@ class Settings:
     # A second sentence from the same article must beat the best other article's by this much
     # (evidence-score units; chosen by cross-validation, bench/fit_evidence.py --repeat-cost).
     repeat_cost: float = 0.75
+    # Questions across articles (docs/across-articles.md; chosen on MultiHop-RAG dev). A question that names
+    # outlets or dates is split into parts, each searched on its own for part_articles articles; after one
+    # sentence per part, the other citation slots go to articles the whole question ranks in its top
+    # ranked_sources, and up to extra_sources more citations past the request's k (never past max_k) may come
+    # from them or from articles that add a real share of the question's words.
+    part_articles: int = 3
+    ranked_sources: int = 5
+    extra_sources: int = 2
+    # A question in several parts is answered when (2 x the parts' mean best similarity + the share of its words
+    # the quoted articles hold) / 3 reaches multi_source_support (no single sentence is close to the whole of it).
+    multi_source_support: float = 0.36
+    named_floor: float = 0.25  # least similarity of the first sentence when a question asks one named outlet
+    latest_pool: int = 10  # articles looked at for "latest" and "what changed" questions
     revision_check_seconds: float = 2.0  # how often a reader checks the store for a new revision
     cached_articles: int = 2000  # sentence vectors kept in memory, by article version (~60 KB each)
     # Retrieval fusion: weights of each list's per-article best score (BM25 scaled by the list's top score).
@@ -114,6 +127,9 @@ class Settings:
             raise ConfigError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if not 0 < self.compact_fraction <= 10 or self.compact_max_deltas < 1:
             raise ConfigError(f"{PREFIX}COMPACT_FRACTION must be in (0, 10] and {PREFIX}COMPACT_MAX_DELTAS at least 1")
+        if min(self.part_articles, self.ranked_sources, self.latest_pool) < 1 or self.extra_sources < 0:
+            raise ConfigError(f"{PREFIX}PART_ARTICLES, {PREFIX}RANKED_SOURCES and {PREFIX}LATEST_POOL must be at least 1 "
+                              f"and {PREFIX}EXTRA_SOURCES at least 0")
         if not 1 <= self.citations <= self.max_k:
             raise ConfigError(f"{PREFIX}CITATIONS must be between 1 and {PREFIX}MAX_K ({self.max_k})")
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from newsdesk.answer.compose import newest_relevant
 from newsdesk.answer.evidence import ScoredSentence
 from newsdesk.answer.sources import plan_sources, split_parts
-from newsdesk.answer.timeline import DayRange, dates_in, newest_first, read_time
+from newsdesk.answer.timeline import DayRange, dates_in, newest_first, read_time, times_in
 from newsdesk.index.lexical import terms
 from newsdesk.models import Article, Sentence, StoredSentence
 
@@ -260,3 +260,17 @@ def test_dates_in_a_question_are_soft_filters(storm_store: Path, clean_env: pyte
     assert body["abstained"] is False and body["citations"]
     if outlets is not None:
         assert {c["outlet"] for c in body["citations"]} == outlets
+
+
+def test_a_timestamp_or_a_time_of_day_says_when_not_what() -> None:
+    question = ("Between the report from 'Wired' published at 2023-12-12T22:38:05+00:00 and the 'The Verge' "
+                "article published at 13:41:30 on October 16, 2023, is the praise of the phone consistent?")
+    (stamp, day) = dates_in(question)
+    assert question[stamp.start:stamp.end] == "2023-12-12T22:38:05+00:00" and stamp.first == 20231212
+    assert day.first == 20231016
+    assert [question[a:b] for a, b in times_in(question)] == ["13:41:30"]
+    plan = plan_sources(question, OUTLETS)
+    assert not any(ch.isdigit() for ch in plan.content)  # neither the clock nor the stamp is matched as words
+    assert "praise" in plan.content and "consistent" not in plan.content  # a word about the reports, not the news
+    parts = split_parts(question, plan, lambda text: len(terms(text)))
+    assert all(not any(ch.isdigit() for ch in p.content) for p in parts)

@@ -123,15 +123,21 @@ def lead_with_best(scored: list[ScoredSentence], articles: dict[str, Article], o
 
 def cover(scored: list[ScoredSentence], articles: dict[str, Article], outlets: list[str], weights: dict[str, float],
           k: int, limit: int, repeat_cost: float, first: list[ScoredSentence] | None = None,
-          gain_weight: float = COVER_WEIGHT) -> list[ScoredSentence]:
+          gain_weight: float = COVER_WEIGHT, ranked: tuple[str, ...] = ()) -> list[ScoredSentence]:
     """`first`, then the sentences that add most of what the question asks and is not yet quoted, up to `k`.
 
     A sentence's value is its evidence score plus `gain_weight` times the share of the question's (IDF-weighted)
     words it adds, less `repeat_cost` for each sentence already taken from its article. Only the named outlets
     answer while they have something to say. Past `k` (up to `limit`), a sentence is added only from an article
     not yet quoted that adds a real share of the question.
+
+    `ranked` (for a question in several parts, once `first` has answered each part): the articles the whole
+    question ranks best. Up to `k` a slot goes to one of them not yet quoted while there is one, rather than to a
+    second sentence of a quoted article or to an article only a part's own search found; past `k` they may add a
+    sentence without adding new words (the question's words are mostly quoted by then, its sources are not).
     """
     allowed = _named_outlets_only(scored, articles, outlets)
+    top = set(ranked)
     left = dict(weights)
     total = sum(weights.values()) or 1.0
     chosen: list[ScoredSentence] = []
@@ -152,8 +158,12 @@ def cover(scored: list[ScoredSentence], articles: dict[str, Article], outlets: l
         take(item)
     while len(chosen) < limit:
         pool = [s for s in allowed if _key(s) not in seen]
+        fresh_ranked = [s for s in pool if per[s.stored.sentence.article_id] == 0 and s.stored.sentence.article_id in top]
         if len(chosen) >= k:
-            pool = [s for s in pool if per[s.stored.sentence.article_id] == 0 and gain(s) >= EXTRA_GAIN]
+            pool = [s for s in pool if per[s.stored.sentence.article_id] == 0
+                    and (s.stored.sentence.article_id in top or gain(s) >= EXTRA_GAIN)]
+        elif fresh_ranked:
+            pool = fresh_ranked
         best = max(pool, key=lambda s: s.score + gain_weight * gain(s) - repeat_cost * per[s.stored.sentence.article_id],
                    default=None)
         if best is None:

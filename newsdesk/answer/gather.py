@@ -24,15 +24,9 @@ from newsdesk.answer.timeline import DayRange, TimeAsk
 from newsdesk.index.lexical import LexicalIndex, sentence_terms, terms
 from newsdesk.models import Article, Filters, Matrix, Query, StoredSentence
 from newsdesk.ports import Embedder
+from newsdesk.settings import DEFAULTS
 
 Found = dict[str, tuple[Article, str]]  # article id -> (article, current version)
-WIDE_POOL = 10  # articles looked at for "latest" and "what changed" questions
-EXTRA_SOURCES = 1  # more articles quoted past one per part, when they add enough of what the question asks
-PART_ARTICLES = 3  # articles retrieved for each part of a question that names sources
-NAMED_FLOOR = 0.25  # least similarity of the sentence a named outlet answers with
-# A question in several parts is supported when (2 x the parts' mean best similarity + the share of its words the
-# quoted articles hold) / 3 reaches this. Calibrated on MultiHop-RAG dev (docs/across-articles.md).
-MULTI_SOURCE_SUPPORT = 0.36
 
 
 class Library(Protocol):
@@ -55,11 +49,18 @@ class Gathered(Evidence):
 
 @dataclass(frozen=True)
 class Limits:
-    """How many sentences to quote: the request's k, the deployment's maximum, and the cost of repeating an article."""
+    """How many sentences to quote (the request's k, the deployment's maximum, the cost of repeating an article),
+    how widely to look and when a question in several parts is supported; the defaults are `Settings`' (see there)."""
 
     k: int
     max_k: int
     repeat_cost: float
+    latest_pool: int = DEFAULTS.latest_pool
+    extra_sources: int = DEFAULTS.extra_sources
+    ranked_sources: int = DEFAULTS.ranked_sources
+    part_articles: int = DEFAULTS.part_articles
+    named_floor: float = DEFAULTS.named_floor
+    multi_source_support: float = DEFAULTS.multi_source_support
 
 
 def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, lexical: LexicalIndex,
@@ -79,13 +80,13 @@ def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, l
     found: Found = {}
     part_ranks: list[dict[str, int]] = [{} for _ in parts]
     if query.filters.empty:  # a request's own filters already say which sources may answer
-        found = _in_ranges(query.question, vector, plan, library)
+        found = _in_ranges(query.question, vector, plan, library, limits.part_articles)
         for i, (part, part_vector) in enumerate(zip(parts, part_vectors, strict=True)):
-            got = _part_articles(part, part_vector, plan, library)
+            got = _part_articles(part, part_vector, plan, library, limits.part_articles)
             part_ranks[i] = {a.id: rank for rank, (a, _) in enumerate(got)}
             found.update({a.id: (a, v) for a, v in got})
     if plan.time.ordered:
-        found.update({a.id: (a, v) for a, v in library.current(query.question, vector, query.filters, WIDE_POOL)})
+        found.update({a.id: (a, v) for a, v in library.current(query.question, vector, query.filters, limits.latest_pool)})
     new = {a: got for a, got in found.items() if a not in evidence.articles}
     articles = {**evidence.articles, **{a: art for a, (art, _) in new.items()}}
     # Scored again for what the question asks about: an outlet's name in a sentence ("the Valley Courier regrets
@@ -97,39 +98,42 @@ def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, l
         rankings = _part_rankings(parts, part_vectors, part_ranks, scored, lexical)
         first = lead_with_best(scored, articles, plan.outlets, assign(parts, rankings, articles, plan.outlets))
         wanted = min(limits.max_k, max(limits.k, len(parts)))
-        limit = min(limits.max_k, wanted + EXTRA_SOURCES)
-        picks = cover(scored, articles, plan.outlets, content.weights, wanted, limit, limits.repeat_cost, first)
+        limit = min(limits.max_k, wanted + limits.extra_sources)
+        # Once each part has its sentence, the other slots go to further articles the whole question ranks high.
+        ranked = evidence.ranked_ids[:limits.ranked_sources] if len(parts) > 1 else ()
+        picks = cover(scored, articles, plan.outlets, content.weights, wanted, limit, limits.repeat_cost, first,
+                      ranked=ranked)
     else:
         picks = _by_time(scored, articles, plan, content, limits)
     base = {f.name: getattr(evidence, f.name) for f in fields(Evidence)}
     base.update(scored=scored, articles=articles)
     several = len(parts) > 1
     if several:
-        enough = _parts_supported(content, scored, picks, part_vectors)
+        enough = _parts_supported(content, scored, picks, part_vectors) >= limits.multi_source_support
     else:  # and a named outlet must have something on the subject, not just the collection
-        enough = supported(_support(content, scored)) and all(p.similarity >= NAMED_FLOOR for p in picks[:1])
+        enough = supported(_support(content, scored)) and all(p.similarity >= limits.named_floor for p in picks[:1])
     base["supported"] = evidence.supported or enough
     evidence.timing["evidence"] = evidence.timing.get("evidence", 0.0) + (time.perf_counter() - started) * 1000.0
     return Gathered(**base, plan=plan, picks=picks)
 
 
-def _in_ranges(text: str, vector: Matrix, plan: Plan, library: Library) -> Found:
-    """The best articles within each date range a question gives (when it names no outlet to hang them on)."""
+def _in_ranges(text: str, vector: Matrix, plan: Plan, library: Library, n: int) -> Found:
+    """The best `n` articles within each date range a question gives (when it names no outlet to hang them on)."""
     found: Found = {}
     for days in plan.ranges:
         if days.first >= 10000:  # a range without a year cannot be a store filter: it only orders
-            found.update({a.id: (a, v) for a, v in library.current(text, vector, _filters(None, days), 3)})
+            found.update({a.id: (a, v) for a, v in library.current(text, vector, _filters(None, days), n)})
     return found
 
 
-def _part_articles(part: Part, vector: Matrix, plan: Plan, library: Library) -> list[tuple[Article, str]]:
-    """The best articles for one part: from its outlet on its day, else from its outlet at any date."""
+def _part_articles(part: Part, vector: Matrix, plan: Plan, library: Library, n: int) -> list[tuple[Article, str]]:
+    """The best `n` articles for one part: from its outlet on its day, else from its outlet at any date."""
     text = part.content or part.text
-    got = library.current(text, vector, _part_filters(part, plan), PART_ARTICLES)
+    got = library.current(text, vector, _part_filters(part, plan), n)
     mention = part.mention
-    if mention is not None and mention.days is not None and len(got) < PART_ARTICLES:
+    if mention is not None and mention.days is not None and len(got) < n:
         seen = {a.id for a, _ in got}
-        more = library.current(text, vector, Filters(outlet=mention.outlet), PART_ARTICLES)
+        more = library.current(text, vector, Filters(outlet=mention.outlet), n)
         got += [(a, v) for a, v in more if a.id not in seen]
     return got
 
@@ -188,14 +192,14 @@ def _support(content: QuestionTerms, scored: list[ScoredSentence]) -> Support:
 
 
 def _parts_supported(content: QuestionTerms, scored: list[ScoredSentence], picks: list[ScoredSentence],
-                     part_vectors: Matrix) -> bool:
-    """For a question in several parts: (2 x the parts' mean best similarity + the share of the question's words
-    the quoted articles hold) / 3 must reach MULTI_SOURCE_SUPPORT; one sentence answers one part, so no single
-    sentence is close to the whole question."""
+                     part_vectors: Matrix) -> float:
+    """Support for a question in several parts: (2 x the parts' mean best similarity + the share of the question's
+    words the quoted articles hold) / 3, which must reach `multi_source_support`; one sentence answers one part, so
+    no single sentence is close to the whole question."""
     if not scored or not picks:
-        return False
+        return 0.0
     similarity = float((np.stack([s.stored.vector for s in scored]) @ part_vectors.T).max(axis=0).mean())
     quoted = {p.stored.sentence.article_id for p in picks}
     present = {t for s in scored if s.stored.sentence.article_id in quoted for t in sentence_terms(s.stored.sentence.text)}
     coverage = sum(w for t, w in content.weights.items() if t in present) / content.total if content.weights else 0.0
-    return (2 * similarity + coverage) / 3 >= MULTI_SOURCE_SUPPORT
+    return (2 * similarity + coverage) / 3

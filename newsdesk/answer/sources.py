@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from newsdesk.answer.timeline import DayRange, TimeAsk, dates_in, read_time
+from newsdesk.answer.timeline import DayRange, TimeAsk, dates_in, read_time, times_in
 
 # "both articles from X", "two X reports": one mention of X stands for two articles.
 WRITINGS = r"(?:articles|reports|stories|pieces|reviews)"
@@ -26,7 +26,9 @@ META_WORDS = frozenset({
     "disagree", "disagrees", "latest", "newest", "recent", "recently", "now", "current", "currently", "updated",
     "update", "far", "date", "suggest", "suggests", "suggested", "imply", "implies", "implied", "indicate",
     "indicates", "indicated", "claim", "claims", "claimed", "describe", "describes", "described", "discuss",
-    "discusses", "discussed", "does", "did", "do", "change", "changed", "changes", "first", "earlier", "later"
+    "discusses", "discussed", "does", "did", "do", "change", "changed", "changes", "first", "earlier", "later",
+    "consistent", "consistency", "consistently", "inconsistent", "inconsistency", "subsequent", "portrayal",
+    "portray", "portrays", "portrayed", "narrative", "narratives", "topic",
 })
 
 # Words that join a clause's parts, which the lexical stop list keeps.
@@ -89,7 +91,7 @@ def plan_sources(question: str, outlets: tuple[str, ...]) -> Plan:
     mentions.sort(key=lambda m: m.start)
     if mentions:
         mentions = _with_dates(mentions, time.ranges)
-    removed = [(s, e) for s, e, _ in named] + [(r.start, r.end) for r in dates_in(question)]
+    removed = [(s, e) for s, e, _ in named] + [(r.start, r.end) for r in dates_in(question)] + times_in(question)
     return Plan(tuple(mentions), time, bool(COMPARE.search(question)), _content(question, removed))
 
 
@@ -210,5 +212,5 @@ def _spans_within(plan: Plan, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _names_and_dates(text: str, plan: Plan, start: int) -> list[tuple[int, int]]:
-    """Where a clause names an outlet or a date (words that say which source, not what it says)."""
-    return _spans_within(plan, start, start + len(text)) + [(r.start, r.end) for r in dates_in(text)]
+    """Where a clause names an outlet, a date or a time (words that say which source, not what it says)."""
+    return _spans_within(plan, start, start + len(text)) + [(r.start, r.end) for r in dates_in(text)] + times_in(text)

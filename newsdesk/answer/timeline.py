@@ -20,12 +20,16 @@ _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 # One alternative per way of writing a date; each names the same groups.
 DATE_FORMS = [
-    re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>[01]\d)-(?P<day>[0-3]\d)(?!\d)"),  # 2023-12-12T22:38
+    # 2023-12-12, or with its time: 2023-12-12T22:38:05+00:00 (the time is part of the date, not words to match)
+    re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>[01]\d)-(?P<day>[0-3]\d)"
+               r"(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-][0-2]\d:?[0-5]\d)?)?(?![\d:])"),
     re.compile(rf"\b{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?\b", re.I),
     re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?\b", re.I),
     re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b", re.I),
     re.compile(rf"\b(?:in|during|of|since|before|after|until|by)\s+{_YEAR}\b", re.I),
 ]
+# A time of day ("published at 13:41:30", "at 3:05 pm"): says when, like a date, but narrows no day.
+CLOCK = re.compile(r"\b[0-2]?\d:[0-5]\d(?::[0-5]\d)?(?:\s*[ap]\.?m\b\.?)?(?![\d:])", re.I)
 LATEST = re.compile(
     r"\b(?:latest|most recent(?:ly)?|newest|now|currently|so far|as of|updated?|up to date|to date)\b", re.I)
 CHANGE = re.compile(
@@ -93,6 +97,12 @@ def dates_in(question: str) -> list[DayRange]:
             if span is not None:
                 found.append(DayRange(span[0], span[1], m.start(), m.end()))
     return sorted(found, key=lambda r: r.start)
+
+
+def times_in(question: str) -> list[tuple[int, int]]:
+    """Where the question writes a time of day outside a date (spans, in order)."""
+    dates = dates_in(question)
+    return [m.span() for m in CLOCK.finditer(question) if not any(d.start <= m.start() < d.end for d in dates)]
 
 
 def _span(m: re.Match[str]) -> tuple[int, int] | None:
