@@ -38,6 +38,37 @@ ASKED = (  # the first pattern that matches names the kind
 )
 
 
+_COUNT = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|an|several|dozens?|hundreds?|thousands?)"
+MEASURES = (  # (measure, what asks for it, what gives it); the first that the question matches names the measure
+    ("money", re.compile(r"how much (?:money|did|does|do|was|were|is|will|has|have|would|could)|what (?:is|was) the "
+                         r"(?:cost|price|bail|reward|fine|salary|budget)|how much .*(?:cost|pay|paid|worth|spend|spent|raise)"),
+     re.compile(r"\$|\b(?:dollars?|pounds?|euros?|yen|yuan|rupees?)\b|£|€")),
+    ("age", re.compile(r"how old|what age|what (?:is|was) the age"),
+     re.compile(r"\b\d{1,3}-year-old\b|\b\d{1,3} years? old\b|, \d{1,3} ,|\baged? \d{1,3}\b|\bin (?:his|her) (?:teens|\d0s)\b")),
+    ("duration", re.compile(r"how long|for how (?:many|much) (?:years|months|days|weeks|hours|time)"
+                            r"|how many (?:years|months|days|weeks|hours|minutes)"),
+     re.compile(rf"\b{_COUNT}[ -](?:years?|months?|weeks?|days?|hours?|minutes?|decades?|seconds?)\b")),
+    ("percent", re.compile(r"what percent|how many percent|what percentage|what share"),
+     re.compile(r"%|\bpercent\b|\bper cent\b")),
+    ("size", re.compile(r"how far|how tall|how high|how big|how large|how deep"),
+     re.compile(rf"\b{_COUNT}[ -]?(?:miles?|kilometers?|km|meters?|metres?|feet|foot|ft|inches?|acres?|square|yards?"
+                rf"|mph|kph|tons?|pounds?|kilograms?|kg)\b")),
+)
+
+
+def asked_measure(question: str) -> str | None:
+    """The measure a quantity question asks for (money, age, duration, percent, size), or None: sharper than
+    "number", for the sentence must give that measure ("$ 5 million", "24-year-old", "three years")."""
+    q = question.casefold()
+    return next((name for name, asks, _ in MEASURES if asks.search(q)), None)
+
+
+@lru_cache(maxsize=100_000)
+def gives_measure(measure: str, sentence: str) -> bool:
+    """Whether the sentence gives that measure (cached per stored sentence)."""
+    return next(pattern.search(sentence.casefold()) is not None for name, _, pattern in MEASURES if name == measure)
+
+
 def asked_kind(question: str) -> str | None:
     """The kind of answer a question asks for, or None (most "what" questions)."""
     q = question.casefold()
@@ -91,3 +122,4 @@ def question_words(question: str) -> frozenset[str]:
 
 def clear_caches() -> None:
     sentence_kinds.cache_clear()
+    gives_measure.cache_clear()

@@ -1,6 +1,6 @@
 """Sentence features for evidence scoring: how each candidate sentence matches the question, one row per sentence.
 
-Kept to the twelve that earn their place under cross-validation by story (bench/fit_evidence.py --drop-one;
+Kept to the eleven that earn their place under cross-validation by story (bench/fit_evidence.py --drop-one;
 docs/quality.md, "Evidence features"); each is cheap (cached per sentence, or a pass over the rows).
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsdesk.answer.answer_types import asked_kind, gives, question_words
+from newsdesk.answer.answer_types import asked_kind, asked_measure, gives, gives_measure, question_words
 from newsdesk.index.lexical import LexicalIndex, sentence_profile, terms
 from newsdesk.models import Matrix, StoredSentence
 
@@ -20,10 +20,9 @@ FEATURES = (
     "overlap",  # IDF-weighted share of the question's words in the sentence
     "predicate_overlap",  # the same for the question's lower-case words (what is asked about the names)
     "local_overlap",  # the same, weighted by how rare each word is among the article's own sentences
-    "local_rarest",  # the article-rarest question word the sentence holds, against the rarest there is
     "prev_overlap",  # overlap of the sentence before: the answer often follows the sentence that restates the question
     "next_overlap",  # and of the sentence after ("..., police said. The suspect, 24, ...")
-    "type_found",  # the question asks for a date, number, person, place or name and the sentence has a new one
+    "type_found",  # the question asks for a measure (money, age, ...), date, number, person, place or name; the sentence has it
     "lede",  # one of the story's first three sentences
     "length",  # content words, up to 30
     "article_prior",  # 1 / (1 + the article's retrieval rank)
@@ -65,7 +64,8 @@ def features(q: QuestionTerms, vector: Matrix, sentences: list[StoredSentence], 
     c = COL
     dense = np.stack([s.vector for s in sentences]) @ np.asarray(vector, np.float32)
     rows[:, c["dense"]] = dense
-    kind = asked_kind(q.text)
+    measure = asked_measure(q.text)  # sharper than the kind when the question asks for one
+    kind = None if measure else asked_kind(q.text)
     asked = question_words(q.text)
     profiles = []
     for i, stored in enumerate(sentences):
@@ -78,7 +78,9 @@ def features(q: QuestionTerms, vector: Matrix, sentences: list[StoredSentence], 
         rows[i, c["lede"]] = 1.0 if s.index < 3 else 0.0
         rows[i, c["length"]] = min(len(s_terms), 30) / 30.0
         rows[i, c["article_prior"]] = 1.0 / (1.0 + article_rank.get(s.article_id, 10))
-        if kind is not None:
+        if measure is not None:
+            rows[i, c["type_found"]] = float(gives_measure(measure, s.text))
+        elif kind is not None:
             rows[i, c["type_found"]] = float(gives(kind, s.text, asked))
     # Neighbours: the sentence before and after in the same article.
     articles = [s.sentence.article_id for s in sentences]
@@ -100,8 +102,5 @@ def _local_overlap(q: QuestionTerms, profiles: list[frozenset[str]], rows: np.nd
     n = len(profiles)
     local = {t: math.log((n + 1) / (1 + sum(t in p for p in profiles))) for t in q.terms}
     total = sum(local.values()) or 1.0
-    rarest = max(local.values(), default=0.0) or 1.0
     for row, profile in zip(rows, profiles, strict=True):
-        matched = q.terms & profile
-        row[COL["local_overlap"]] = sum(local[t] for t in matched) / total
-        row[COL["local_rarest"]] = max((local[t] for t in matched), default=0.0) / rarest
+        row[COL["local_overlap"]] = sum(local[t] for t in q.terms & profile) / total
