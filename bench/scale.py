@@ -155,7 +155,7 @@ def load_templates(opts: argparse.Namespace) -> list[Template]:
     from newsdesk.settings import Settings
 
     if opts.vectors_from:
-        store = ChromaStore(connect(path=opts.vectors_from), folder=None, create=False)
+        store = ChromaStore(connect(path=opts.vectors_from), folder=opts.vectors_from, create=False)  # parts: sentences
         return templates_from(store)[: opts.templates]
     embedder = build_embedder(Settings.from_env({}, embedder=opts.embedder))
     print(f"embedding up to {opts.templates} stories with {embedder.name} (cached in {opts.cache})...", flush=True)
