@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from newsdesk.answer import fitted
 from newsdesk.answer.answer_types import MONTHS, asked_kind, gives, question_words
-from newsdesk.errors import ConfigError
 
 SIGNALS = (
     "similarity",  # cosine similarity of the most similar evidence sentence
@@ -32,11 +31,7 @@ PUBLISHED = re.compile(rf"\d{{4}}-\d\d-\d\d(?:T[\d:.]+(?:[+-]\d\d:?\d\d|Z)?)?|\b
 
 
 def load_weights(path: Path = WEIGHTS_FILE) -> np.ndarray:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data["signals"]) != SIGNALS or len(data["weights"]) != len(SIGNALS):
-        raise ConfigError(f"{path} holds weights for {data['signals']}, not for {SIGNALS}: refit with "
-                          "`python bench/fit_abstention.py ... --write`")
-    return np.array(data["weights"], np.float64)
+    return fitted.load_weights(path, "signals", SIGNALS, "python bench/fit_abstention.py ... --write", np.float64)
 
 
 WEIGHTS = load_weights()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,9 +11,9 @@ import numpy as np
 
 from newsdesk.answer import abstention
 from newsdesk.answer.answer_types import clear_caches as answer_types_caches_clear
+from newsdesk.answer.fitted import load_weights
 from newsdesk.answer.sentence_features import FEATURES, QuestionTerms, features
 from newsdesk.answer.sentence_features import question_terms as question_terms  # callers take it from here
-from newsdesk.errors import ConfigError
 from newsdesk.index.lexical import clear_caches as lexical_caches_clear
 from newsdesk.index.lexical import sentence_terms
 from newsdesk.models import Article, Matrix, StoredSentence
@@ -25,11 +24,7 @@ WEIGHTS_FILE = Path(__file__).with_name("evidence_weights.json")
 
 
 def _load_weights(path: Path = WEIGHTS_FILE) -> np.ndarray:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data["features"]) != FEATURES or len(data["weights"]) != len(FEATURES):
-        raise ConfigError(f"{path} holds weights for {data['features']}, not for {FEATURES}: "
-                          "refit with `python bench/fit_evidence.py DATASET --store STORE --write`")
-    return np.array(data["weights"], np.float32)
+    return load_weights(path, "features", FEATURES, "python bench/fit_evidence.py DATASET --store STORE --write")
 
 
 WEIGHTS = _load_weights()
