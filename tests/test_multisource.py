@@ -10,7 +10,7 @@ from newsdesk.ingest.load import load_paths
 
 from newsdesk.answer.compose import cover
 from newsdesk.answer.evidence import ScoredSentence
-from newsdesk.answer.gather import Limits
+from newsdesk.answer.gather import RANKED_ARTICLE_BONUS, Limits, _favour_ranked
 from newsdesk.errors import ConfigError
 from newsdesk.eval.score import Question, Record, by_type
 from newsdesk.models import Article, Query, Sentence, StoredSentence
@@ -85,6 +85,15 @@ def test_once_each_part_is_quoted_the_other_slots_go_to_further_well_ranked_arti
     assert ids(cover(items, articles, outlets, {}, 3, 4, 0.75, first, ranked=ranked)) == [
         "wired", "verge", "wired2", "wired4"]  # never the unranked wired3, nor a repeat
     assert ids(cover(items, articles, outlets, {}, 3, 3, 0.75, first, ranked=ranked)) == ["wired", "verge", "wired2"]
+
+
+def test_a_part_prefers_the_article_the_whole_question_ranks_high() -> None:
+    govee = Article("govee", "Halloween is near and light strips are on sale.", outlet="The Verge")
+    trial = Article("trial", "Because FTX had grown so much, he could no longer run both companies.", outlet="The Verge")
+    part = [_said(govee, 0, 4.1), _said(trial, 0, 4.0)]  # both from the part's outlet and day, nearly tied
+    ranked = _favour_ranked([part], {"trial"})[0]
+    assert [s.stored.sentence.article_id for s in ranked] == ["trial", "govee"]
+    assert ranked[0].score == 4.0 + RANKED_ARTICLE_BONUS
 
 
 def test_gathering_limits_come_from_the_settings() -> None:
