@@ -13,7 +13,7 @@ from newsdesk.answer.cite import make_citations
 from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
 from newsdesk.answer.conflicts import resolve
 from newsdesk.answer.evidence import Evidence, Support, named_outlets, question_terms, score_sentences, support
-from newsdesk.answer.gather import Found, Gathered, Limits, gather
+from newsdesk.answer.gather import Found, GatherConfig, Gathered, Limits, gather
 from newsdesk.answer.generative import generate_answer
 from newsdesk.answer.retrieve import RetrievalConfig, retrieve
 from newsdesk.answer.sources import plan_sources
@@ -43,15 +43,10 @@ class AnswerConfig:
     evidence_articles: int = DEFAULTS.evidence_articles
     per_article: int = DEFAULTS.per_article
     repeat_cost: float = DEFAULTS.repeat_cost
-    part_articles: int = DEFAULTS.part_articles
-    ranked_sources: int = DEFAULTS.ranked_sources
-    extra_sources: int = DEFAULTS.extra_sources
-    multi_source_support: float = DEFAULTS.multi_source_support
-    named_floor: float = DEFAULTS.named_floor
-    latest_pool: int = DEFAULTS.latest_pool
     revision_check_seconds: float = DEFAULTS.revision_check_seconds
     cached_articles: int = DEFAULTS.cached_articles
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    gathering: GatherConfig = field(default_factory=GatherConfig)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerConfig:
@@ -65,15 +60,10 @@ class AnswerConfig:
             evidence_articles=settings.evidence_articles,
             per_article=settings.per_article,
             repeat_cost=settings.repeat_cost,
-            part_articles=settings.part_articles,
-            ranked_sources=settings.ranked_sources,
-            extra_sources=settings.extra_sources,
-            multi_source_support=settings.multi_source_support,
-            named_floor=settings.named_floor,
-            latest_pool=settings.latest_pool,
             revision_check_seconds=settings.revision_check_seconds,
             cached_articles=settings.cached_articles,
             retrieval=RetrievalConfig.from_settings(settings),
+            gathering=GatherConfig.from_settings(settings),
         )
 
 
@@ -209,14 +199,8 @@ class Service:
             outlets=outlets[: self.config.max_k] if len(outlets) > 1 else [],
         )
         plan = plan_sources(question, tuple(lexical.outlets))  # the sources and times it asks for, if any
-        return gather(evidence, query, plan, asked, lexical, vector, self, self._supported, self._limits(query.k))
-
-    def _limits(self, k: int) -> Limits:
-        """What gathering across articles may quote and when it answers (the settings' values)."""
-        c = self.config
-        return Limits(k, c.max_k, c.repeat_cost, latest_pool=c.latest_pool, extra_sources=c.extra_sources,
-                      ranked_sources=c.ranked_sources, part_articles=c.part_articles, named_floor=c.named_floor,
-                      multi_source_support=c.multi_source_support)
+        return gather(evidence, query, plan, asked, lexical, vector, self, self._supported,
+                      Limits(query.k, self.config.max_k, self.config.repeat_cost, self.config.gathering))
 
     def current(self, text: str, vector: Matrix, filters: Filters, n: int) -> list[tuple[Article, str]]:
         """The best `n` current articles for a search (gathering asks for each source a question names)."""

@@ -100,9 +100,10 @@ def test_gathering_limits_come_from_the_settings() -> None:
     settings = Settings(part_articles=4, ranked_sources=6, extra_sources=0, multi_source_support=0.4,
                         named_floor=0.3, latest_pool=12)
     config = AnswerConfig.from_settings(settings)
-    assert (config.part_articles, config.ranked_sources, config.extra_sources, config.multi_source_support,
-            config.named_floor, config.latest_pool) == (4, 6, 0, 0.4, 0.3, 12)
-    defaults = Limits(3, 10, 0.75)
+    got = config.gathering
+    assert (got.part_articles, got.ranked_sources, got.extra_sources, got.multi_source_support,
+            got.named_floor, got.latest_pool) == (4, 6, 0, 0.4, 0.3, 12)
+    defaults = Limits(3, 10, 0.75).gathering
     assert (defaults.part_articles, defaults.ranked_sources, defaults.extra_sources, defaults.latest_pool) == (
         Settings().part_articles, Settings().ranked_sources, Settings().extra_sources, Settings().latest_pool)
     with pytest.raises(ConfigError, match="EXTRA_SOURCES"):

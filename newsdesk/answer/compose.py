@@ -158,12 +158,11 @@ def cover(scored: list[ScoredSentence], articles: dict[str, Article], outlets: l
         take(item)
     while len(chosen) < limit:
         pool = [s for s in allowed if _key(s) not in seen]
-        fresh_ranked = [s for s in pool if per[s.stored.sentence.article_id] == 0 and s.stored.sentence.article_id in top]
+        unquoted = [s for s in pool if per[s.stored.sentence.article_id] == 0]
         if len(chosen) >= k:
-            pool = [s for s in pool if per[s.stored.sentence.article_id] == 0
-                    and (s.stored.sentence.article_id in top or gain(s) >= EXTRA_GAIN)]
-        elif fresh_ranked:
-            pool = fresh_ranked
+            pool = [s for s in unquoted if s.stored.sentence.article_id in top or gain(s) >= EXTRA_GAIN]
+        else:
+            pool = [s for s in unquoted if s.stored.sentence.article_id in top] or pool
         best = max(pool, key=lambda s: s.score + gain_weight * gain(s) - repeat_cost * per[s.stored.sentence.article_id],
                    default=None)
         if best is None:

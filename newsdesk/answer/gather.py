@@ -24,7 +24,7 @@ from newsdesk.answer.timeline import DayRange, TimeAsk
 from newsdesk.index.lexical import LexicalIndex, sentence_terms, terms
 from newsdesk.models import Article, Filters, Matrix, Query, StoredSentence
 from newsdesk.ports import Embedder
-from newsdesk.settings import DEFAULTS
+from newsdesk.settings import DEFAULTS, Settings
 
 Found = dict[str, tuple[Article, str]]  # article id -> (article, current version)
 # Evidence-score points a part's sentence gains when the whole question ranks its article in its top 10: of two
@@ -52,19 +52,32 @@ class Gathered(Evidence):
 
 
 @dataclass(frozen=True)
-class Limits:
-    """How many sentences to quote (the request's k, the deployment's maximum, the cost of repeating an article),
-    how widely to look and when a question in several parts is supported; the defaults are `Settings`' (see there)."""
+class GatherConfig:
+    """How widely gathering across articles looks, how many more sources it may quote and when a question in
+    several parts is supported; the defaults are `Settings`' (see there)."""
 
-    k: int
-    max_k: int
-    repeat_cost: float
     latest_pool: int = DEFAULTS.latest_pool
     extra_sources: int = DEFAULTS.extra_sources
     ranked_sources: int = DEFAULTS.ranked_sources
     part_articles: int = DEFAULTS.part_articles
     named_floor: float = DEFAULTS.named_floor
     multi_source_support: float = DEFAULTS.multi_source_support
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GatherConfig:
+        return cls(settings.latest_pool, settings.extra_sources, settings.ranked_sources, settings.part_articles,
+                   settings.named_floor, settings.multi_source_support)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many sentences to quote (the request's k, the deployment's maximum, the cost of repeating an article)
+    and the deployment's gathering settings."""
+
+    k: int
+    max_k: int
+    repeat_cost: float
+    gathering: GatherConfig = GatherConfig()
 
 
 def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, lexical: LexicalIndex,
@@ -81,16 +94,17 @@ def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, l
         part_vectors = library.embedder.embed([p.content or p.text for p in parts])
     # A question with one part is asked without the outlet it names (its vector is the part's).
     asked_vector = part_vectors[0] if len(parts) == 1 else vector
+    gathering = limits.gathering
     found: Found = {}
     part_ranks: list[dict[str, int]] = [{} for _ in parts]
     if query.filters.empty:  # a request's own filters already say which sources may answer
-        found = _in_ranges(query.question, vector, plan, library, limits.part_articles)
+        found = _in_ranges(query.question, vector, plan, library, gathering.part_articles)
         for i, (part, part_vector) in enumerate(zip(parts, part_vectors, strict=True)):
-            got = _part_articles(part, part_vector, plan, library, limits.part_articles)
+            got = _part_articles(part, part_vector, plan, library, gathering.part_articles)
             part_ranks[i] = {a.id: rank for rank, (a, _) in enumerate(got)}
             found.update({a.id: (a, v) for a, v in got})
     if plan.time.ordered:
-        found.update({a.id: (a, v) for a, v in library.current(query.question, vector, query.filters, limits.latest_pool)})
+        found.update({a.id: (a, v) for a, v in library.current(query.question, vector, query.filters, gathering.latest_pool)})
     new = {a: got for a, got in found.items() if a not in evidence.articles}
     articles = {**evidence.articles, **{a: art for a, (art, _) in new.items()}}
     # Scored again for what the question asks about: an outlet's name in a sentence ("the Valley Courier regrets
@@ -103,9 +117,9 @@ def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, l
         rankings = _favour_ranked(rankings, set(evidence.ranked_ids))
         first = lead_with_best(scored, articles, plan.outlets, assign(parts, rankings, articles, plan.outlets))
         wanted = min(limits.max_k, max(limits.k, len(parts)))
-        limit = min(limits.max_k, wanted + limits.extra_sources)
+        limit = min(limits.max_k, wanted + gathering.extra_sources)
         # Once each part has its sentence, the other slots go to further articles the whole question ranks high.
-        ranked = evidence.ranked_ids[:limits.ranked_sources] if len(parts) > 1 else ()
+        ranked = evidence.ranked_ids[:gathering.ranked_sources] if len(parts) > 1 else ()
         picks = cover(scored, articles, plan.outlets, content.weights, wanted, limit, limits.repeat_cost, first,
                       ranked=ranked)
     else:
@@ -114,9 +128,9 @@ def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, l
     base.update(scored=scored, articles=articles)
     several = len(parts) > 1
     if several:
-        enough = _parts_supported(content, scored, picks, part_vectors) >= limits.multi_source_support
+        enough = _parts_supported(content, scored, picks, part_vectors) >= gathering.multi_source_support
     else:  # and a named outlet must have something on the subject, not just the collection
-        enough = supported(_support(content, scored)) and all(p.similarity >= limits.named_floor for p in picks[:1])
+        enough = supported(_support(content, scored)) and all(p.similarity >= gathering.named_floor for p in picks[:1])
     base["supported"] = evidence.supported or enough
     evidence.timing["evidence"] = evidence.timing.get("evidence", 0.0) + (time.perf_counter() - started) * 1000.0
     return Gathered(**base, plan=plan, picks=picks)
