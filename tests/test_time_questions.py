@@ -268,7 +268,7 @@ def test_a_timestamp_or_a_time_of_day_says_when_not_what() -> None:
     (stamp, day) = dates_in(question)
     assert question[stamp.start:stamp.end] == "2023-12-12T22:38:05+00:00" and stamp.first == 20231212
     assert day.first == 20231016
-    assert [question[a:b] for a, b in times_in(question)] == ["13:41:30"]
+    assert [question[a:b] for a, b in times_in(question, dates_in(question))] == ["13:41:30"]
     plan = plan_sources(question, OUTLETS)
     assert not any(ch.isdigit() for ch in plan.content)  # neither the clock nor the stamp is matched as words
     assert "praise" in plan.content and "consistent" not in plan.content  # a word about the reports, not the news

@@ -91,7 +91,7 @@ def plan_sources(question: str, outlets: tuple[str, ...]) -> Plan:
     mentions.sort(key=lambda m: m.start)
     if mentions:
         mentions = _with_dates(mentions, time.ranges)
-    removed = [(s, e) for s, e, _ in named] + [(r.start, r.end) for r in dates_in(question)] + times_in(question)
+    removed = [(s, e) for s, e, _ in named] + _when(question)
     return Plan(tuple(mentions), time, bool(COMPARE.search(question)), _content(question, removed))
 
 
@@ -213,4 +213,10 @@ def _spans_within(plan: Plan, start: int, end: int) -> list[tuple[int, int]]:
 
 def _names_and_dates(text: str, plan: Plan, start: int) -> list[tuple[int, int]]:
     """Where a clause names an outlet, a date or a time (words that say which source, not what it says)."""
-    return _spans_within(plan, start, start + len(text)) + [(r.start, r.end) for r in dates_in(text)] + times_in(text)
+    return _spans_within(plan, start, start + len(text)) + _when(text)
+
+
+def _when(text: str) -> list[tuple[int, int]]:
+    """Where a text writes a date or a time of day."""
+    dates = dates_in(text)
+    return [(r.start, r.end) for r in dates] + times_in(text, dates)

@@ -99,9 +99,8 @@ def dates_in(question: str) -> list[DayRange]:
     return sorted(found, key=lambda r: r.start)
 
 
-def times_in(question: str) -> list[tuple[int, int]]:
-    """Where the question writes a time of day outside a date (spans, in order)."""
-    dates = dates_in(question)
+def times_in(question: str, dates: list[DayRange]) -> list[tuple[int, int]]:
+    """Where the question writes a time of day outside its `dates` (`dates_in(question)`; spans, in order)."""
     return [m.span() for m in CLOCK.finditer(question) if not any(d.start <= m.start() < d.end for d in dates)]
 
 
