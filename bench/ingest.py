@@ -49,7 +49,7 @@ def run_child(argv: list[str], env: dict[str, str], stdin: Any = None, log: Path
     err = log.open("w") if log else subprocess.DEVNULL
     started = time.perf_counter()
     child = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=err)
-    samples: list[tuple[float, float, int]] = []
+    samples: list[tuple[float, float, int, float, float]] = []
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(child.stdout.read() if child.stdout else b""), daemon=True)
     reader.start()
@@ -61,7 +61,8 @@ def run_child(argv: list[str], env: dict[str, str], stdin: Any = None, log: Path
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
-        samples.append((time.perf_counter() - started, rss_mb(child.pid), fed()))
+        anon, mapped = rss_parts(child.pid)
+        samples.append((time.perf_counter() - started, rss_mb(child.pid), fed(), anon, mapped))
         time.sleep(0.5)
     wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -73,6 +74,19 @@ def run_child(argv: list[str], env: dict[str, str], stdin: Any = None, log: Path
     return {"seconds": wall, "peak_mb": usage.ru_maxrss / 1024, "cpu": usage.ru_utime + usage.ru_stime,
             "stdout": b"".join(out).decode(), "samples": samples,
             "returncode": child.returncode}
+
+
+def rss_parts(pid: int) -> tuple[float, float]:
+    """Resident MB of the process's own memory (RssAnon) and of files it maps (RssFile: part files, Chroma)."""
+    parts = {"RssAnon:": 0.0, "RssFile:": 0.0}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key = line.split(":")[0] + ":"
+            if key in parts:
+                parts[key] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return parts["RssAnon:"], parts["RssFile:"]
 
 
 def rss_mb(pid: int) -> float:
@@ -218,8 +232,11 @@ def stream(opts: argparse.Namespace) -> None:
         marks = [(share, next((s for s in samples if s[2] >= share * opts.stream), samples[-1]))
                  for share in (0.1, 0.25, 0.5, 0.75, 0.9)]
         for share, at in marks:
-            print(f"  {share:4.0%}  {at[1]:7.0f} MB  (t={at[0]:.0f} s)")
-        print(f"  then, after the last line (store, derived data): up to {max(s[1] for s in samples):.0f} MB")
+            print(f"  {share:4.0%}  {at[1]:7.0f} MB  (own {at[3]:.0f} MB, mapped files {at[4]:.0f} MB; t={at[0]:.0f} s)")
+        tail = [s for s in samples if s[2] >= opts.stream]
+        top = max(tail or samples, key=lambda s: s[1])
+        print(f"  then, after the last line (store, derived data): up to {top[1]:.0f} MB "
+              f"(own {top[3]:.0f} MB, mapped files {top[4]:.0f} MB)")
         (_, first), (_, last) = marks[1], marks[-1]
         if last[2] > first[2]:
             slope = (last[1] - first[1]) / (last[2] - first[2]) * 10_000

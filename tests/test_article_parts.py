@@ -17,7 +17,7 @@ from newsdesk.adapters.hash_embedder import HashEmbedder
 from newsdesk.errors import StoreUnavailable
 from newsdesk.index.article_parts import POINTER, TIER_BASE, ArticleParts, copy_parts
 from newsdesk.index.lock import FolderWriter
-from newsdesk.index.part_files import quantize
+from newsdesk.index.part_files import Written, quantize
 from newsdesk.models import Query
 from newsdesk.service import AnswerConfig, Service
 from tests.conftest import EXAMPLES
@@ -83,6 +83,36 @@ def test_parts_stay_few_and_dead_rows_go(tmp_path: Path) -> None:
     assert [s.sentence.text for s in store.sentences({"a3": "v2"})] == BRIDGE
     assert store.sentences({"a3": "v1"}) == [] and store.articles(["a12"]) == {}
     assert sorted(p.name.split(".")[0] for p in tmp_path.glob("newsdesk-part-*.json")) == parts.names()  # no leftovers
+
+
+def test_a_merge_copies_rows_and_texts_as_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Merging copies each kept article's int8 rows, scales, offsets and compressed text byte for byte (nothing is
+    quantized twice, nothing decompressed); a part of another precision is converted to the current one."""
+    import newsdesk.index.part_files as part_files
+
+    parts = ArticleParts.create(tmp_path)
+    rng = np.random.default_rng(3)
+    written = [Written(f"a{i}", f"v{i}", f"Text of article {i}. " * (i + 1), np.array([[0, 0, 5]], np.int32),
+                       rng.standard_normal((1, 8)).astype(np.float32)) for i in range(6)]
+    parts.add(written[:3])
+    monkeypatch.setattr(part_files, "PRECISION", "float16")  # an older part of another precision
+    parts.add(written[3:5])
+    monkeypatch.setattr(part_files, "PRECISION", "int8")
+    parts.add(written[5:])
+    before = {a: (p.vectors[f:f + n].copy(), p.scales[f:f + n].copy(), p.text[t0:t1].tobytes(), p.text_of(t0, t1))
+              for p in parts._parts for a, _, f, n, t0, t1 in p.articles}
+    parts.compact(lambda ids: {a: f"v{a[1:]}" for a in ids if a != "a1"})  # a1 was deleted
+    (merged,) = parts._parts
+    assert merged.vectors.dtype == np.int8 and [a for a, *_ in merged.articles] == ["a0", "a2", "a3", "a4", "a5"]
+    for article_id, _, first, count, t0, t1 in merged.articles:
+        rows, scales, packed, text = before[article_id]
+        assert merged.text_of(t0, t1) == text
+        if rows.dtype == np.int8:  # the same bytes
+            assert merged.text[t0:t1].tobytes() == packed and np.array_equal(merged.vectors[first:first + count], rows)
+            assert np.array_equal(merged.scales[first:first + count], scales)
+        else:  # float16 rows re-stored as int8, within int8's step
+            assert np.allclose(merged.block(first, count), rows.astype(np.float32), atol=np.abs(rows).max() / 120)
+    assert parts.text("a1", "v1") is None and parts.text("a4", "v4") == written[4].text
 
 
 def test_sentence_queries_score_every_sentence_of_the_best_chunks_articles(tmp_path: Path) -> None:

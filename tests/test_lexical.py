@@ -104,3 +104,26 @@ def test_files_that_do_not_fit_the_articles_are_not_used(tmp_path: Path) -> None
     pointer = json.loads((tmp_path / CACHE_FILE).read_text())
     (tmp_path / CACHE_FILE).write_text(json.dumps({**pointer, "folder": "../elsewhere"}))
     assert LexicalIndex.load(tmp_path, "r1") is None
+
+
+def test_the_streamed_build_scores_as_bm25s_own_index() -> None:
+    """`LexicalIndex.build` keeps term counts, not token lists (bounded memory); its scores are bm25s' own."""
+    import random
+
+    import bm25s
+    import numpy as np
+
+    rng = random.Random(7)
+    words = [f"w{i}" for i in range(400)] + [t for a in ARTICLES for t in terms(a.text)]
+    texts = [a.text for a in ARTICLES] + [" ".join(rng.choices(words, k=rng.randint(1, 90))) for _ in range(300)]
+    texts.append("the of and")  # an article with no content word at all
+    articles = [Article(f"a{i}", text) for i, text in enumerate(texts)]
+    built = LexicalIndex.build((a, "v") for a in articles)
+    reference = bm25s.BM25()
+    reference.index([terms(f"\n{a.text}") for a in articles], show_progress=False)
+    assert built.size == len(articles) and set(built.idf) == set(reference.vocab_dict) - {""}
+    for question in ["storm power homes", "ferry service", " ".join(rng.choices(words, k=6)), "w1 w1 w2"]:
+        tokens = [t for t in terms(question) if t in built.idf]
+        assert tokens
+        ours, theirs = built.bm25.get_scores(tokens), reference.get_scores(tokens)
+        assert np.allclose(ours, theirs, rtol=1e-6, atol=1e-7) and ours.max() > 0

@@ -19,7 +19,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from newsdesk.index.part_files import PART, POINTER, Entry, Part, Written, read_pointer, write_part, write_pointer
+from newsdesk.index.part_files import (
+    PART,
+    POINTER,
+    Entry,
+    Part,
+    Written,
+    copy_part,
+    read_pointer,
+    write_part,
+    write_pointer,
+)
 from newsdesk.models import Hit, Matrix, Sentence, StoredSentence
 
 __all__ = ["POINTER", "TIER_BASE", "ArticleParts", "Written", "copy_parts"]
@@ -132,9 +142,15 @@ class ArticleParts:
     # -- writing (one writer at a time: the folder's lock) -----------------------------------------------
     def add(self, written: Sequence[Written]) -> None:
         """A new part holding these article versions; visible once complete."""
-        if not written:
-            return
-        part = Part(self.folder, write_part(self.folder, written))
+        if written:
+            self._append(Part(self.folder, write_part(self.folder, written)))
+
+    def add_copies(self, picks: Sequence[tuple[Part, Entry]]) -> None:
+        """A new part holding these article versions of other parts (as they store them)."""
+        if picks:
+            self._append(Part(self.folder, copy_part(self.folder, picks)))
+
+    def _append(self, part: Part) -> None:
         with self._lock:
             self._parts = [*self._parts, part]
             write_pointer(self.folder, [p.name for p in self._parts])
@@ -170,8 +186,8 @@ class ArticleParts:
             for entry in parts[i].articles:
                 if current.get(entry[0]) == entry[1][:KEY]:
                     latest[entry[0]] = (parts[i], entry)
-        kept = [part.written(entry) for part, entry in latest.values()]
-        merged = [Part(self.folder, write_part(self.folder, kept))] if kept else []
+        kept = list(latest.values())
+        merged = [Part(self.folder, copy_part(self.folder, kept))] if kept else []
         with self._lock:
             gone = {parts[i].name for i in chosen}
             now = [p for p in self._parts if p.name not in gone] + merged
@@ -200,7 +216,7 @@ def copy_parts(sources: Sequence[tuple[Path, frozenset[str]]], target: Path) -> 
     hides) as one part in `target`; an article two folders hold keeps the newest folder's rows. Folders without
     part files are skipped. Returns the article versions copied."""
     seen: set[str] = set()
-    kept: list[Written] = []
+    kept: list[tuple[Part, Entry]] = []
     for path, hidden in reversed(sources):
         if not ArticleParts.present(path):
             continue
@@ -209,10 +225,9 @@ def copy_parts(sources: Sequence[tuple[Path, frozenset[str]]], target: Path) -> 
             for entry in part.articles:
                 held.add(entry[0])
                 if entry[0] not in hidden and entry[0] not in seen:
-                    kept.append(part.written(entry))
+                    kept.append((part, entry))
         seen |= held
-    merged = ArticleParts.create(target)
-    merged.add(kept)
+    ArticleParts.create(target).add_copies(kept)
     return len(kept)
 
 

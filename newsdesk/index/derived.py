@@ -102,7 +102,8 @@ class DerivedData:
         if lexical is not None and (not copy_vectors or (vectors is not None and vectors.revision == revision)):
             log.info("lexical index loaded articles=%d ms=%.0f", lexical.size, _ms(started))
             return lexical, vectors
-        rows = list(self.store.iter_articles())
+        # Every article is read once; kept in memory only for an older folder's vector copy, which needs them twice.
+        rows = list(self.store.iter_articles()) if copy_vectors else self.store.iter_articles()
         if lexical is None:
             lexical = LexicalIndex.build(rows)
             log.info("lexical index built articles=%d ms=%.0f", lexical.size, _ms(started))

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +17,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from newsdesk.index.lexical_build import Postings
 from newsdesk.models import Article, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -87,21 +87,15 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, rows: Iterable[tuple[Article, str]]) -> LexicalIndex:
+        """The index over `rows`, read once: each article is tokenized and kept as term counts, never as text."""
         hits: list[Hit] = []
         meta: list[tuple[str | None, int | None]] = []
-        corpus: list[list[str]] = []
-        df: Counter[str] = Counter()
+        postings = Postings()
         for article, version in rows:
-            tokens = terms(f"{article.title or ''}\n{article.text}")
+            postings.add(terms(f"{article.title or ''}\n{article.text}"))
             hits.append(Hit(article.id, version, 0, 0.0))
             meta.append((article.outlet, article.published_day))
-            corpus.append(tokens)
-            df.update(set(tokens))
-        size = len(corpus)
-        idf = {t: math.log(1 + (size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
-        bm25 = bm25s.BM25()
-        if corpus:
-            bm25.index(corpus, show_progress=False)
+        bm25, idf = postings.bm25()
         return cls(hits, meta, idf, bm25)
 
     def search(self, question: str, k: int, filters: Filters) -> list[Hit]:

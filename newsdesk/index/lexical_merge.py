@@ -15,6 +15,7 @@ import bm25s
 import numpy as np
 
 from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.lexical_build import install
 from newsdesk.models import Hit
 
 
@@ -55,12 +56,7 @@ def merge_lexical(parts: Sequence[tuple[LexicalIndex, frozenset[str]]]) -> Lexic
     tf_part = np.concatenate([p[2] for p in pieces])
     df = np.bincount(columns, minlength=len(vocab))
     idf = np.log1p((size - df + 0.5) / (df + 0.5))
-    order = np.lexsort((documents, columns))
-    indptr = np.concatenate([[0], np.cumsum(df)])
-    bm25.scores = {"data": (tf_part * idf[columns])[order].astype(np.dtype(bm25.dtype)),
-                   "indices": documents[order].astype(np.dtype(bm25.int_dtype)),
-                   "indptr": indptr.astype(np.int64), "num_docs": size}
+    install(bm25, columns, documents, tf_part * idf[columns], len(vocab), size)
     bm25.vocab_dict = dict(vocab)
     bm25.unique_token_ids_set = set(vocab.values())
-    bm25.nonoccurrence_array = None  # lucene scoring has none (index() would set these)
     return LexicalIndex(hits, meta, dict(zip(vocab, idf.tolist(), strict=True)), bm25)

@@ -77,12 +77,6 @@ class Part:
         return zlib.decompress(self.text[start:end].tobytes()).decode("utf-8")
 
 
-    def written(self, entry: Entry) -> Written:
-        article_id, version, first, count, t0, t1 = entry
-        return Written(article_id, version, self.text_of(t0, t1), np.asarray(self.spans[first : first + count]),
-                       self.block(first, count))
-
-
 def quantize(vectors: Matrix, precision: str) -> tuple[np.ndarray, np.ndarray]:
     """Rows and one scale per row: int8 rows times their scale give the vectors back within 1/254 of the largest
     component; float16 and float32 rows have scale 1."""
@@ -113,9 +107,49 @@ def write_part(folder: Path, written: Sequence[Written]) -> str:
               "text": np.frombuffer(b"".join(texts), np.uint8)}
     for kind, array in arrays.items():
         np.save(folder / f"{name}.{kind}.npy", np.ascontiguousarray(array), allow_pickle=False)
+    _write_table(folder, name, dimension, table)
+    return name
+
+
+def copy_part(folder: Path, picks: Sequence[tuple[Part, Entry]]) -> str:
+    """A new part holding these article versions as other parts store them: the same vector rows and scales
+    (nothing is quantized twice) and the same compressed texts, written one article at a time, so a merge of
+    the largest tier holds one article's rows in memory, not the tier's."""
+    name = f"newsdesk-part-{uuid.uuid4().hex[:12]}"
+    dimension = next((p.vectors.shape[1] for p, _ in picks), 0)
+    if any(p.vectors.shape[1] != dimension for p, _ in picks):
+        raise ValueError("parts of different vector sizes cannot be merged")
+    kinds = {p.vectors.dtype for p, _ in picks}
+    dtype = kinds.pop() if len(kinds) == 1 else np.dtype(PRECISION)  # mixed precisions: the current one
+    rows = sum(entry[3] for _, entry in picks)
+    text_bytes = sum(entry[5] - entry[4] for _, entry in picks)
+    shapes = {"vectors": ((rows, dimension), dtype), "scales": ((rows,), np.dtype(np.float32)),
+              "spans": ((rows, 3), np.dtype(np.int32)), "text": ((text_bytes,), np.dtype(np.uint8))}
+    files = {kind: (folder / f"{name}.{kind}.npy").open("wb") for kind in shapes}
+    try:
+        for kind, (shape, kind_dtype) in shapes.items():
+            header = {"descr": np.lib.format.dtype_to_descr(kind_dtype), "fortran_order": False, "shape": shape}
+            np.lib.format.write_array_header_1_0(files[kind], header)
+        table, row, text_at = [], 0, 0
+        for part, (article_id, version, first, count, t0, t1) in picks:
+            vectors, scales = part.vectors[first : first + count], part.scales[first : first + count]
+            if vectors.dtype != dtype:
+                vectors, scales = quantize(part.block(first, count), np.dtype(dtype).name)
+            for kind, block in (("vectors", vectors), ("scales", scales), ("spans", part.spans[first : first + count]),
+                                ("text", part.text[t0:t1])):
+                files[kind].write(np.ascontiguousarray(block, shapes[kind][1]).tobytes())
+            table.append([article_id, version, row, count, text_at, text_at + t1 - t0])
+            row, text_at = row + count, text_at + t1 - t0
+    finally:
+        for file in files.values():
+            file.close()
+    _write_table(folder, name, dimension, table)
+    return name
+
+
+def _write_table(folder: Path, name: str, dimension: int, table: list[list[object]]) -> None:
     (folder / f"{name}.json").write_text(json.dumps({"format": FORMAT, "dimension": dimension, "articles": table},
                                                     ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return name
 
 
 def _array(folder: Path, name: str, kind: str) -> np.ndarray:
