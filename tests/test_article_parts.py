@@ -18,7 +18,7 @@ from newsdesk.errors import StoreUnavailable
 from newsdesk.index.article_parts import POINTER, TIER_BASE, ArticleParts, copy_parts
 from newsdesk.index.lock import FolderWriter
 from newsdesk.index.part_files import Written, quantize
-from newsdesk.models import Query
+from newsdesk.models import Filters, Query
 from newsdesk.service import AnswerConfig, Service
 from tests.conftest import EXAMPLES
 from tests.store_contract import BRIDGE, STORM, make_indexed, unit
@@ -113,6 +113,22 @@ def test_a_merge_copies_rows_and_texts_as_stored(tmp_path: Path, monkeypatch: py
         else:  # float16 rows re-stored as int8, within int8's step
             assert np.allclose(merged.block(first, count), rows.astype(np.float32), atol=np.abs(rows).max() / 120)
     assert parts.text("a1", "v1") is None and parts.text("a4", "v4") == written[4].text
+
+
+@pytest.mark.parametrize("parts", [False, True], ids=["rows", "parts"])
+def test_a_new_version_replaces_exactly_the_old_versions_rows(tmp_path: Path, parts: bool) -> None:
+    """Old rows go by id (from the article row's counts), not by a `where` scan of the collection."""
+    store = ChromaStore(connect(path=tmp_path), folder=tmp_path if parts else None)
+    store.write_many([make_indexed(f"a{i}", STORM, unit(1, i)) for i in range(3)])
+    store.write_many([make_indexed("a1", BRIDGE, unit(0, 1), version="v2"), make_indexed("a3", BRIDGE, unit(0, 2)),
+                      make_indexed("a2", STORM, unit(1, 2))])  # an edit, a new article, an unchanged one
+    assert store.check().ok
+    if not parts:
+        assert {i.rsplit(":", 1)[0] for i in store._sentences.get(include=[])["ids"]} == {"a0:v1", "a1:v2", "a2:v1",
+                                                                                           "a3:v1"}
+    chunk_ids = store._chunks.get(include=[])["ids"]
+    assert {i.rsplit(":", 1)[0] for i in chunk_ids} == {"a0:v1", "a1:v2", "a2:v1", "a3:v1"}
+    assert {h.version for h in store.query_chunks(unit(0, 1), 20, Filters()) if h.article_id == "a1"} == {"v2"}
 
 
 def test_sentence_queries_score_every_sentence_of_the_best_chunks_articles(tmp_path: Path) -> None:

@@ -303,6 +303,7 @@ class ChromaStore:
         if not batch:
             return
         self._mark([i.article.id for i in batch])
+        stale = _stale_rows(self._stored_rows([i.article.id for i in batch]), {i.article.id: i.version for i in batch})
         # New-version rows first; they stay invisible until the article row points at their version.
         # With part files (an embedded folder) the text and sentence vectors go there, once: Chroma's SQLite
         # would hold a text about seven times over (document, its index, a trigram full-text index) and each
@@ -325,10 +326,12 @@ class ChromaStore:
             **({} if self._parts is not None else {"documents": [i.article.text for i in batch]}),
             metadatas=[self._article_row(i) for i in batch],
         )
-        stale = _other_versions_of([(i.article.id, i.version) for i in batch])
-        self._chunks.delete(where=stale)
-        if self._parts is None:
-            self._sentences.delete(where=stale)
+        # The replaced versions' rows, by id: a `where` delete scans the whole collection (a bulk load of
+        # 100,000 articles went quadratic on it), and rows a killed write left are `recover`'s, before any write.
+        if stale["c"]:
+            self._chunks.delete(ids=stale["c"])
+        if stale["s"] and self._parts is None:
+            self._sentences.delete(ids=stale["s"])
         self._bump()
         if self._parts is not None:
             self._parts.merge(self._current_versions)
@@ -358,10 +361,13 @@ class ChromaStore:
         return row
 
     def _current_versions(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
+        return {i: str(meta["version"]) for i, meta in self._stored_rows(ids).items()}
+
+    def _stored_rows(self, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        out: dict[str, Mapping[str, Any]] = {}
         for start in range(0, len(ids), PAGE):
             got = self._articles.get(ids=list(ids[start : start + PAGE]), include=["metadatas"])
-            out.update((i, str(m["version"])) for i, m in zip(got["ids"], got["metadatas"], strict=True))
+            out.update(zip(got["ids"], got["metadatas"], strict=True))
         return out
 
     def compact_parts(self) -> None:
@@ -554,6 +560,18 @@ def _other_versions_of(versions: Sequence[tuple[str, str]]) -> dict[str, Any]:
     characters, or all of it)."""
     clauses = [{"$and": [{"article_id": a}, {"version": {"$nin": [v, v[:SHORT]]}}]} for a, v in versions]
     return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def _stale_rows(previous: Mapping[str, Mapping[str, Any]], versions: Mapping[str, str]) -> dict[str, list[str]]:
+    """Row ids of the stored versions being replaced ("c": chunks, "s": sentences), from their article rows."""
+    out: dict[str, list[str]] = {"c": [], "s": []}
+    for article_id, meta in previous.items():
+        old = str(meta.get("version", ""))
+        if old[:SHORT] == versions[article_id][:SHORT]:
+            continue
+        for kind, field in (("c", "chunks"), ("s", "sentences")):
+            out[kind].extend(f"{article_id}:{old[:SHORT]}:{kind}{n}" for n in range(int(meta.get(field, 0))))
+    return out
 
 
 def _spans(indexed: IndexedArticle) -> np.ndarray:
