@@ -8,7 +8,7 @@ import logging
 import threading
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -425,18 +425,17 @@ class ChromaStore:
             got = self._articles.get(ids=ids, include=["metadatas", "documents"])
             return list(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
         got = self._articles.get(ids=ids, include=["metadatas"])
-        return self._with_texts(zip(got["ids"], got["metadatas"], strict=True))
+        return list(self._with_texts(zip(got["ids"], got["metadatas"], strict=True)))
 
-    def _with_texts(self, rows: Iterator[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, str, Mapping[str, Any]]]:
+    def _with_texts(self, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+        """Each row with its article's text from the part files, one at a time (`iter_articles` walks the archive)."""
         assert self._parts is not None
-        out = []
         for article_id, meta in rows:
             text = self._parts.text(article_id, str(meta["version"]))
             if text is None:  # never, unless the folder lost files: without its text the article cannot be quoted
                 log.error("article text missing from the part files article_id=%s folder=%s", article_id, self.folder)
                 continue
-            out.append((article_id, text, meta))
-        return out
+            yield article_id, text, meta
 
     def _article_rows(self, versions: Mapping[str, str]) -> list[tuple[str, str, Mapping[str, Any]]]:
         """Article rows at the given versions, from the last `articles` call where it fetched them."""
