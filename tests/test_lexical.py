@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from newsdesk.index.lexical import CACHE_FILE, LexicalIndex, terms
 from newsdesk.models import Article, Filters
 
@@ -127,3 +129,35 @@ def test_the_streamed_build_scores_as_bm25s_own_index() -> None:
         assert tokens
         ours, theirs = built.bm25.get_scores(tokens), reference.get_scores(tokens)
         assert np.allclose(ours, theirs, rtol=1e-6, atol=1e-7) and ours.max() > 0
+
+
+def test_merged_segments_score_each_term_with_the_idf_of_all_of_them() -> None:
+    """merge_lexical: every kept article's per-term score is its segment's length-normalised tf times the idf
+    over all kept articles; hidden articles are gone; articles keep their segment order."""
+    import random
+
+    import numpy as np
+
+    from newsdesk.index.lexical_merge import merge_lexical
+
+    rng = random.Random(11)
+    words = [f"w{i}" for i in range(60)]
+
+    def segment(prefix: str, n: int) -> LexicalIndex:
+        return LexicalIndex.build((Article(f"{prefix}{i}", " ".join(rng.choices(words, k=rng.randint(1, 40)))), "v")
+                                  for i in range(n))
+
+    parts = [(segment("a", 40), frozenset({"a3", "a7"})), (segment("b", 25), frozenset({"b0"})),
+             (segment("c", 1), frozenset())]
+    merged = merge_lexical(parts)
+    kept = [(lexical, i) for lexical, hidden in parts for i, h in enumerate(lexical.hits) if h.article_id not in hidden]
+    assert [h.article_id for h in merged.hits] == [lexical.hits[i].article_id for lexical, i in kept]
+    for term in words:
+        stem = terms(term)[0]
+        df = sum(1 for lexical, i in kept if lexical.bm25.get_scores([stem])[i] > 0)
+        idf = np.log1p((len(kept) - df + 0.5) / (df + 0.5))
+        expected = [lexical.bm25.get_scores([stem])[i] / lexical.idf[stem] * idf if stem in lexical.idf else 0.0
+                    for lexical, i in kept]
+        assert np.allclose(merged.bm25.get_scores([stem]), expected, rtol=1e-5, atol=1e-6), term
+        if df:
+            assert merged.idf[stem] == pytest.approx(idf)
