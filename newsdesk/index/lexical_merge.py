@@ -63,13 +63,14 @@ def merge_lexical(parts: Sequence[tuple[LexicalIndex, frozenset[str]]]) -> Lexic
         meta.extend(m for m, k in zip(lexical.meta, keep, strict=True) if k)
         if not lexical.size:
             continue
-        local_df = np.diff(np.asarray(lexical.bm25.scores["indptr"], np.int64))
+        local_df = np.diff(np.asarray(lexical.bm25.scores["indptr"], np.int64)).astype(np.float64)
         columns = np.full(len(local_df), -1, np.int64)
         for term, column in lexical.bm25.vocab_dict.items():
             if term:
                 columns[column] = vocab.setdefault(term, len(vocab))
-        segment = _Segment(lexical, keep, np.cumsum(keep) - 1 + (len(hits) - int(keep.sum())), columns,
-                           np.log1p((lexical.size - local_df + 0.5) / (local_df + 0.5)), np.zeros(len(local_df), np.int64))
+        local_idf = np.log1p((lexical.size - local_df + 0.5) / (local_df + 0.5))
+        renumber = np.cumsum(keep) - 1 + (len(hits) - int(keep.sum()))
+        segment = _Segment(lexical, keep, renumber, columns, local_idf, np.zeros(len(local_df), np.int64))
         for column, _, _ in segment.blocks():
             segment.kept += np.bincount(column, minlength=len(local_df))
         segments.append(segment)
