@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +44,10 @@ class SegmentedStore:
     does so on its background thread before swapping it in.
     """
 
-    def __init__(self, parts: Sequence[Part], view: Path) -> None:
+    def __init__(self, parts: Sequence[Part], view: Path,
+                 loaded: MutableMapping[str, tuple[str, LexicalIndex]] | None = None) -> None:
+        """`loaded`: segment name -> (revision, lexical index) kept from an earlier version (segments never change:
+        a new version with one more delta reloads only that delta's index); filled in here."""
         if not parts:
             raise StoreUnavailable("an index version with no segments holds no articles: run `newsdesk publish`")
         self.parts = list(parts)
@@ -55,6 +58,7 @@ class SegmentedStore:
         self._recent: OrderedDict[str, Article] = OrderedDict()
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
+        self._loaded = {} if loaded is None else loaded
         self._revision, self._cache = self._prepare()
 
     @property
@@ -64,18 +68,24 @@ class SegmentedStore:
 
     def _prepare(self) -> tuple[str, Path]:
         if self.single:
-            revision = self.parts[0].store.revision()
-            self._lexical = LexicalIndex.load(self.parts[0].folder, revision)
-            return revision, self.parts[0].folder
+            part = self.parts[0]
+            revision = part.store.revision()
+            kept = self._loaded.get(part.name)
+            self._lexical = kept[1] if kept is not None and kept[0] == revision else LexicalIndex.load(part.folder, revision)
+            if self._lexical is not None:
+                self._loaded[part.name] = (revision, self._lexical)
+            return revision, part.folder
         revisions, lexicals = [], []
         outlets: dict[str, str] = {}
         for index, part in enumerate(self.parts):
             revision = part.store.revision()
             revisions.append([part.name, revision, sorted(part.hidden)])
-            lexical = LexicalIndex.load(part.folder, revision)
+            kept = self._loaded.get(part.name)
+            lexical = kept[1] if kept is not None and kept[0] == revision else LexicalIndex.load(part.folder, revision)
             if lexical is None:  # a segment without saved derived data: built from its own articles only
                 log.warning("segment lexical index rebuilt segment=%s", part.name)
                 lexical = LexicalIndex.build(part.store.iter_articles())
+            self._loaded[part.name] = (revision, lexical)
             vectors = SentenceVectors.load(part.folder)
             self._vectors[index] = vectors if vectors is not None and vectors.revision == revision else None
             for hit, (outlet, _) in zip(lexical.hits, lexical.meta, strict=True):
