@@ -61,8 +61,8 @@ def run_child(argv: list[str], env: dict[str, str], stdin: Any = None, log: Path
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
-        anon, mapped = rss_parts(child.pid)
-        samples.append((time.perf_counter() - started, rss_mb(child.pid), fed(), anon, mapped))
+        total, anon, mapped = rss(child.pid)
+        samples.append((time.perf_counter() - started, total, fed(), anon, mapped))
         time.sleep(0.5)
     wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -76,27 +76,22 @@ def run_child(argv: list[str], env: dict[str, str], stdin: Any = None, log: Path
             "returncode": child.returncode}
 
 
-def rss_parts(pid: int) -> tuple[float, float]:
-    """Resident MB of the process's own memory (RssAnon) and of files it maps (RssFile: part files, Chroma)."""
-    parts = {"RssAnon:": 0.0, "RssFile:": 0.0}
+def rss(pid: int) -> tuple[float, float, float]:
+    """Resident MB of the process (VmRSS), of its own memory (RssAnon) and of files it maps (RssFile: libraries,
+    part files); zeros once it has gone."""
+    fields = {"VmRSS:": 0.0, "RssAnon:": 0.0, "RssFile:": 0.0}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key = line.split(":")[0] + ":"
-            if key in parts:
-                parts[key] = int(line.split()[1]) / 1024
+            if key in fields:
+                fields[key] = int(line.split()[1]) / 1024
     except OSError:
         pass
-    return parts["RssAnon:"], parts["RssFile:"]
+    return fields["VmRSS:"], fields["RssAnon:"], fields["RssFile:"]
 
 
 def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return rss(pid)[0]
 
 
 # -- speed: Newsdesk next to the peer ------------------------------------------------------------

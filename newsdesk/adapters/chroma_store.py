@@ -303,7 +303,8 @@ class ChromaStore:
         if not batch:
             return
         self._mark([i.article.id for i in batch])
-        stale = _stale_rows(self._stored_rows([i.article.id for i in batch]), {i.article.id: i.version for i in batch})
+        stale_chunks, stale_sentences = _stale_rows(self._stored_rows([i.article.id for i in batch]),
+                                                    {i.article.id: i.version for i in batch})
         # New-version rows first; they stay invisible until the article row points at their version.
         # With part files (an embedded folder) the text and sentence vectors go there, once: Chroma's SQLite
         # would hold a text about seven times over (document, its index, a trigram full-text index) and each
@@ -328,10 +329,10 @@ class ChromaStore:
         )
         # The replaced versions' rows, by id: a `where` delete scans the whole collection (a bulk load of
         # 100,000 articles went quadratic on it), and rows a killed write left are `recover`'s, before any write.
-        if stale["c"]:
-            self._chunks.delete(ids=stale["c"])
-        if stale["s"] and self._parts is None:
-            self._sentences.delete(ids=stale["s"])
+        if stale_chunks:
+            self._chunks.delete(ids=stale_chunks)
+        if stale_sentences and self._parts is None:
+            self._sentences.delete(ids=stale_sentences)
         self._bump()
         if self._parts is not None:
             self._parts.merge(self._current_versions)
@@ -561,16 +562,17 @@ def _other_versions_of(versions: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
-def _stale_rows(previous: Mapping[str, Mapping[str, Any]], versions: Mapping[str, str]) -> dict[str, list[str]]:
-    """Row ids of the stored versions being replaced ("c": chunks, "s": sentences), from their article rows."""
-    out: dict[str, list[str]] = {"c": [], "s": []}
+def _stale_rows(previous: Mapping[str, Mapping[str, Any]], versions: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """Chunk and sentence row ids of the stored versions being replaced, from their article rows' counts."""
+    chunks: list[str] = []
+    sentences: list[str] = []
     for article_id, meta in previous.items():
-        old = str(meta.get("version", ""))
-        if old[:SHORT] == versions[article_id][:SHORT]:
+        prefix = f"{article_id}:{str(meta.get('version', ''))[:SHORT]}"
+        if prefix == f"{article_id}:{versions[article_id][:SHORT]}":
             continue
-        for kind, field in (("c", "chunks"), ("s", "sentences")):
-            out[kind].extend(f"{article_id}:{old[:SHORT]}:{kind}{n}" for n in range(int(meta.get(field, 0))))
-    return out
+        chunks.extend(f"{prefix}:c{n}" for n in range(int(meta.get("chunks", 0))))
+        sentences.extend(f"{prefix}:s{n}" for n in range(int(meta.get("sentences", 0))))
+    return chunks, sentences
 
 
 def _spans(indexed: IndexedArticle) -> np.ndarray:

@@ -53,26 +53,35 @@ class Postings:
         lengths = np.frombuffer(self._lengths, np.int32)
         documents = np.repeat(np.arange(size, dtype=np.int32), np.frombuffer(self._distinct, np.int32))
         df = np.bincount(terms, minlength=len(vocab))
-        idf = np.log1p((size - df + 0.5) / (df + 0.5))  # Lucene's IDF, bm25s keeps it as float32
+        idf = lucene_idf(df, size)  # bm25s keeps it as float32 in the scores
         normalised = model.k1 * ((1 - model.b) + model.b * lengths[documents] / lengths.mean())
         scores = idf.astype(np.float32)[terms] * (counts / (normalised + counts))
         del counts, normalised
-        install(model, terms, documents, scores, len(vocab), size)
+        order = np.argsort(terms, kind="stable")  # by column; entries came in document order, so they stay so
+        indptr = np.zeros(len(vocab) + 1, np.int64)
+        np.cumsum(df, out=indptr[1:])
+        model.scores = {"data": scores[order].astype(np.dtype(model.dtype)),
+                        "indices": documents[order].astype(np.dtype(model.int_dtype)),
+                        "indptr": indptr, "num_docs": size}
+        model.nonoccurrence_array = None  # Lucene scoring has none (index() would set it so)
         model.vocab_dict = {**vocab, EMPTY_TOKEN: len(vocab)} if EMPTY_TOKEN not in vocab else dict(vocab)
         model.unique_token_ids_set = set(model.vocab_dict.values())
-        return model, dict(zip(vocab, idf.tolist(), strict=True))
+        return model, term_weights(vocab, idf)
 
 
-def install(model: bm25s.BM25, columns: np.ndarray, documents: np.ndarray, scores: np.ndarray, terms: int,
-            size: int) -> None:
-    """Put (term column, document, score) triples into `model` as bm25s' column-sorted sparse matrix."""
-    order = np.lexsort((documents, columns))
-    indptr = np.zeros(terms + 1, np.int64)
-    np.cumsum(np.bincount(columns, minlength=terms), out=indptr[1:])
-    model.scores = {"data": scores[order].astype(np.dtype(model.dtype)),
-                    "indices": documents[order].astype(np.dtype(model.int_dtype)),
-                    "indptr": indptr, "num_docs": size}
-    model.nonoccurrence_array = None  # Lucene scoring has none (index() would set it so)
+def lucene_idf(df: np.ndarray, documents: int) -> np.ndarray:
+    """bm25s' Lucene IDF of terms found in `df` of `documents` articles."""
+    return np.log1p((documents - df + 0.5) / (df + 0.5))
+
+
+def term_weights(vocab: dict[str, int], idf: np.ndarray) -> dict[str, float]:
+    """term -> idf (`vocab` numbers its terms 0..n-1 in order), built a slice at a time: one `dict(zip(...))`
+    over 335,000 terms held the GIL ~80 ms, and a query container builds this beside its requests."""
+    terms, weights = list(vocab), idf.tolist()
+    out: dict[str, float] = {}
+    for start in range(0, len(terms), 20_000):
+        out.update(zip(terms[start : start + 20_000], weights[start : start + 20_000], strict=True))
+    return out
 
 
 def _check_defaults(model: bm25s.BM25) -> None:

@@ -16,6 +16,7 @@ import bm25s
 import numpy as np
 
 from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.lexical_build import lucene_idf, term_weights
 from newsdesk.models import Hit
 
 BLOCK = 1 << 18  # entries per numpy step: a query container merges beside its requests, and each step holds the GIL
@@ -68,7 +69,7 @@ def merge_lexical(parts: Sequence[tuple[LexicalIndex, frozenset[str]]]) -> Lexic
         for term, column in lexical.bm25.vocab_dict.items():
             if term:
                 columns[column] = vocab.setdefault(term, len(vocab))
-        local_idf = np.log1p((lexical.size - local_df + 0.5) / (local_df + 0.5))
+        local_idf = lucene_idf(local_df, lexical.size)
         renumber = np.cumsum(keep) - 1 + (len(hits) - int(keep.sum()))
         segment = _Segment(lexical, keep, renumber, columns, local_idf, np.zeros(len(local_df), np.int64))
         for column, _, _ in segment.blocks():
@@ -82,7 +83,7 @@ def merge_lexical(parts: Sequence[tuple[LexicalIndex, frozenset[str]]]) -> Lexic
     for segment in segments:
         mapped = segment.columns >= 0
         df[segment.columns[mapped]] += segment.kept[mapped]  # a part's columns are distinct terms
-    idf = np.log1p((size - df + 0.5) / (df + 0.5))
+    idf = lucene_idf(df, size)
     indptr = np.zeros(len(vocab) + 1, np.int64)
     np.cumsum(df, out=indptr[1:])
     data = np.empty(int(indptr[-1]), np.dtype(bm25.dtype))
@@ -103,13 +104,4 @@ def merge_lexical(parts: Sequence[tuple[LexicalIndex, frozenset[str]]]) -> Lexic
     bm25.nonoccurrence_array = None  # Lucene scoring has none
     bm25.vocab_dict = vocab
     bm25.unique_token_ids_set = set(range(len(vocab)))  # the ids are 0..n-1
-    return LexicalIndex(hits, meta, _weights(vocab, idf), bm25)
-
-
-def _weights(vocab: dict[str, int], idf: np.ndarray) -> dict[str, float]:
-    """term -> idf, built a slice at a time (one `dict(zip(...))` over 335,000 terms held the GIL for ~80 ms)."""
-    terms, weights = list(vocab), idf.tolist()
-    out: dict[str, float] = {}
-    for start in range(0, len(terms), 20_000):
-        out.update(zip(terms[start : start + 20_000], weights[start : start + 20_000], strict=True))
-    return out
+    return LexicalIndex(hits, meta, term_weights(vocab, idf), bm25)

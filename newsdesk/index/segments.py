@@ -70,22 +70,18 @@ class SegmentedStore:
         if self.single:
             part = self.parts[0]
             revision = part.store.revision()
-            kept = self._loaded.get(part.name)
-            self._lexical = kept[1] if kept is not None and kept[0] == revision else LexicalIndex.load(part.folder, revision)
-            if self._lexical is not None:
-                self._loaded[part.name] = (revision, self._lexical)
+            self._lexical = self._saved_lexical(part, revision)
             return revision, part.folder
         revisions, lexicals = [], []
         outlets: dict[str, str] = {}
         for index, part in enumerate(self.parts):
             revision = part.store.revision()
             revisions.append([part.name, revision, sorted(part.hidden)])
-            kept = self._loaded.get(part.name)
-            lexical = kept[1] if kept is not None and kept[0] == revision else LexicalIndex.load(part.folder, revision)
+            lexical = self._saved_lexical(part, revision)
             if lexical is None:  # a segment without saved derived data: built from its own articles only
                 log.warning("segment lexical index rebuilt segment=%s", part.name)
                 lexical = LexicalIndex.build(part.store.iter_articles())
-            self._loaded[part.name] = (revision, lexical)
+                self._loaded[part.name] = (revision, lexical)
             vectors = SentenceVectors.load(part.folder)
             self._vectors[index] = vectors if vectors is not None and vectors.revision == revision else None
             for hit, (outlet, _) in zip(lexical.hits, lexical.meta, strict=True):
@@ -103,6 +99,16 @@ class SegmentedStore:
         # view's derived data is complete, so nothing is rebuilt inside a request.
         SentenceVectors(np.zeros((0, 0), np.float32), np.zeros((0, 3), np.int64), {}, revision).save(self.view)
         return revision, self.view
+
+    def _saved_lexical(self, part: Part, revision: str) -> LexicalIndex | None:
+        """The segment's saved lexical index: the one an earlier version loaded, else read from its folder."""
+        kept = self._loaded.get(part.name)
+        if kept is not None and kept[0] == revision:
+            return kept[1]
+        lexical = LexicalIndex.load(part.folder, revision)
+        if lexical is not None:
+            self._loaded[part.name] = (revision, lexical)
+        return lexical
 
     def prepared_lexical(self, revision: str) -> LexicalIndex | None:
         """The lexical index over every part, ready before this store was swapped in (see DerivedData)."""
