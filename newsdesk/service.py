@@ -20,7 +20,7 @@ from newsdesk.answer.sources import plan_sources
 from newsdesk.errors import BadRequest, NotFound
 from newsdesk.index.archive import ArticlePage, ArticleSearch, DuplicateTexts, outlet_counts, search_articles
 from newsdesk.index.derived import DerivedData
-from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.lexical import Lexical
 from newsdesk.index.lock import FolderWriter
 from newsdesk.ingest.load import Loaded
 from newsdesk.ingest.pipeline import ChunkConfig, Ingestor, IngestReport
@@ -212,7 +212,7 @@ class Service:
     def sentences_of(self, found: Found) -> list[StoredSentence]:
         return self._sentences({a: v for a, (_, v) in found.items()}, {a: art for a, (art, _) in found.items()})
 
-    def _best_from(self, outlet: str, lexical: LexicalIndex, text: str, vector: Matrix,
+    def _best_from(self, outlet: str, lexical: Lexical, text: str, vector: Matrix,
                    filters: Filters) -> tuple[Article, str] | None:
         """The best current article of one outlet for this question."""
         only = replace(filters, outlet=outlet)
@@ -317,7 +317,7 @@ class Service:
             out.extend(self._sentence_cache[key])
         return out
 
-    def lexical_index(self) -> LexicalIndex:
+    def lexical_index(self) -> Lexical:
         """The lexical index of the store's current revision (the first question of a process builds or loads it)."""
         return self.derived.lexical()
 

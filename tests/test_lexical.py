@@ -131,14 +131,15 @@ def test_the_streamed_build_scores_as_bm25s_own_index() -> None:
         assert np.allclose(ours, theirs, rtol=1e-6, atol=1e-7) and ours.max() > 0
 
 
-def test_merged_segments_score_each_term_with_the_idf_of_all_of_them() -> None:
-    """merge_lexical: every kept article's per-term score is its segment's length-normalised tf times the idf
-    over all kept articles; hidden articles are gone; articles keep their segment order."""
+def test_segments_score_each_term_with_the_idf_of_all_of_them() -> None:
+    """SegmentedLexical: every kept article's score for a term is its segment's length-normalised tf times the
+    idf over all kept articles of every segment; hidden articles never show; articles keep their segment order;
+    one segment hiding nothing scores as its own index does."""
     import random
 
     import numpy as np
 
-    from newsdesk.index.lexical_merge import merge_lexical
+    from newsdesk.index.lexical_segments import SegmentedLexical
 
     rng = random.Random(11)
     words = [f"w{i}" for i in range(60)]
@@ -149,15 +150,24 @@ def test_merged_segments_score_each_term_with_the_idf_of_all_of_them() -> None:
 
     parts = [(segment("a", 40), frozenset({"a3", "a7"})), (segment("b", 25), frozenset({"b0"})),
              (segment("c", 1), frozenset())]
-    merged = merge_lexical(parts)
+    together = SegmentedLexical(parts)
     kept = [(lexical, i) for lexical, hidden in parts for i, h in enumerate(lexical.hits) if h.article_id not in hidden]
-    assert [h.article_id for h in merged.hits] == [lexical.hits[i].article_id for lexical, i in kept]
+    assert [h.article_id for h in together.hits] == [lexical.hits[i].article_id for lexical, i in kept]
+    assert together.size == len(kept) == 63
     for term in words:
         stem = terms(term)[0]
         df = sum(1 for lexical, i in kept if lexical.bm25.get_scores([stem])[i] > 0)
         idf = np.log1p((len(kept) - df + 0.5) / (df + 0.5))
-        expected = [lexical.bm25.get_scores([stem])[i] / lexical.idf[stem] * idf if stem in lexical.idf else 0.0
-                    for lexical, i in kept]
-        assert np.allclose(merged.bm25.get_scores([stem]), expected, rtol=1e-5, atol=1e-6), term
-        if df:
-            assert merged.idf[stem] == pytest.approx(idf)
+        expected = {lexical.hits[i].article_id: lexical.bm25.get_scores([stem])[i] / lexical.idf[stem] * idf
+                    for lexical, i in kept if stem in lexical.idf and lexical.bm25.get_scores([stem])[i] > 0}
+        got = {h.article_id: h.score for h in together.search(term, together.size, Filters())}
+        assert got.keys() == expected.keys(), term
+        assert np.allclose([got[a] for a in expected], list(expected.values()), rtol=1e-5, atol=1e-6), term
+        assert together.weight(stem) == pytest.approx(idf)
+    assert not {"a3", "a7", "b0"} & {h.article_id for h in together.search("w1 w2 w3 w4 w5", 100, Filters())}
+    alone = SegmentedLexical([(parts[0][0], frozenset())])
+    for question in ["w1 w2", "w5 w5 w7", "w30 w31 w32 w33", "nothing"]:
+        theirs = parts[0][0].search(question, 10, Filters())
+        ours = alone.search(question, 10, Filters())
+        assert [h.article_id for h in ours] == [h.article_id for h in theirs]
+        assert np.allclose([h.score for h in ours], [h.score for h in theirs], rtol=1e-5)

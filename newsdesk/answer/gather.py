@@ -21,7 +21,7 @@ from newsdesk.answer.evidence import (
 )
 from newsdesk.answer.sources import Part, Plan, split_parts
 from newsdesk.answer.timeline import DayRange, TimeAsk
-from newsdesk.index.lexical import LexicalIndex, sentence_terms, terms
+from newsdesk.index.lexical import Lexical, sentence_terms, terms
 from newsdesk.models import Article, Filters, Matrix, Query, StoredSentence
 from newsdesk.ports import Embedder
 from newsdesk.settings import DEFAULTS, Settings
@@ -80,7 +80,7 @@ class Limits:
     gathering: GatherConfig = GatherConfig()
 
 
-def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, lexical: LexicalIndex,
+def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, lexical: Lexical,
            vector: Matrix, library: Library, supported: Callable[[Support], bool], limits: Limits) -> Evidence:
     """Evidence widened to every source the question asks for, its sentences chosen, and support re-checked
     against what the question asks about (outlet names and words about reporting left out)."""
@@ -172,7 +172,7 @@ def _part_filters(part: Part, plan: Plan) -> Filters:
 
 
 def _part_rankings(parts: list[Part], vectors: Matrix, part_ranks: list[dict[str, int]], scored: list[ScoredSentence],
-                   lexical: LexicalIndex) -> list[list[ScoredSentence]]:
+                   lexical: Lexical) -> list[list[ScoredSentence]]:
     """Every gathered sentence scored against each part alone (the evidence model, the part as the question);
     the items are the question-wide ones, so citations show the question's scores."""
     order = {a: i for i, a in enumerate(dict.fromkeys(s.stored.sentence.article_id for s in scored))}

@@ -6,7 +6,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.lexical import Lexical
 from newsdesk.models import Filters, Hit, Matrix
 from newsdesk.ports import VectorStore
 from newsdesk.settings import DEFAULTS, Settings
@@ -42,7 +42,7 @@ class RetrievalConfig:
 
 def retrieve(
     store: VectorStore,
-    lexical: LexicalIndex,
+    lexical: Lexical,
     question: str,
     vector: Matrix,
     filters: Filters,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from newsdesk.answer.answer_types import asked_kind, asked_measure, gives, gives_measure, question_words
-from newsdesk.index.lexical import LexicalIndex, sentence_profile, terms
+from newsdesk.index.lexical import Lexical, sentence_profile, terms
 from newsdesk.models import Matrix, StoredSentence
 
 FEATURES = (
@@ -41,7 +41,7 @@ class QuestionTerms:
     predicate_total: float
 
 
-def question_terms(question: str, lexical: LexicalIndex) -> QuestionTerms:
+def question_terms(question: str, lexical: Lexical) -> QuestionTerms:
     ordered = terms(question)
     weights = {t: lexical.weight(t) for t in ordered}
     predicate = frozenset(terms(" ".join(w for w in question.split() if not w[:1].isupper())))

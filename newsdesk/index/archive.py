@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.lexical import Lexical
 from newsdesk.ingest.load import Loaded
 from newsdesk.models import Article, Filters
 from newsdesk.ports import VectorStore
@@ -40,7 +40,7 @@ class ArticlePage:
         return -(-self.total // self.per_page)
 
 
-def search_articles(lexical: LexicalIndex, store: VectorStore, search: ArticleSearch) -> ArticlePage:
+def search_articles(lexical: Lexical, store: VectorStore, search: ArticleSearch) -> ArticlePage:
     """Through the lexical index of the current revision, which knows every article's outlet and day."""
     order: list[tuple[str, float | None]]
     if search.words:
@@ -57,7 +57,7 @@ def search_articles(lexical: LexicalIndex, store: VectorStore, search: ArticleSe
     return ArticlePage(listed, len(order), search.page, search.per_page)
 
 
-def outlet_counts(lexical: LexicalIndex) -> dict[str, int]:
+def outlet_counts(lexical: Lexical) -> dict[str, int]:
     """Articles per outlet name (articles without an outlet are not counted)."""
     return dict(sorted(Counter(outlet for outlet, _ in lexical.meta if outlet).items(), key=lambda kv: kv[0].casefold()))
 
@@ -70,7 +70,7 @@ def text_key(text: str) -> str:
 class DuplicateTexts:
     """Finds an article whose text is already indexed, or came earlier in this run, under another id."""
 
-    def __init__(self, store: VectorStore, lexical: LexicalIndex) -> None:
+    def __init__(self, store: VectorStore, lexical: Lexical) -> None:
         self.store, self.lexical = store, lexical
         self._run: dict[str, str] = {}  # text key -> the first id in this run
 

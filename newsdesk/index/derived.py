@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from newsdesk.index.article_parts import ArticleParts
-from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.lexical import Lexical, LexicalIndex
 from newsdesk.index.sentence_vectors import SentenceVectors
 from newsdesk.ports import VectorStore
 
@@ -27,7 +27,7 @@ class DerivedData:
         self.store = store
         self.check_seconds = check_seconds
         self.follows_writer = bool(getattr(store, "follows_writer", False))
-        self._lexical: LexicalIndex | None = None
+        self._lexical: Lexical | None = None
         self._vectors: SentenceVectors | None = None
         self._revision: str | None = None
         self._checked_at = 0.0
@@ -37,7 +37,7 @@ class DerivedData:
         """The sentence-vectors file of the current revision, if the store has a folder to keep it in."""
         return self._vectors
 
-    def lexical(self) -> LexicalIndex:
+    def lexical(self) -> Lexical:
         """The lexical index of the store's current revision (checked at most every `check_seconds`)."""
         now = time.monotonic()
         if self._lexical is not None and now - self._checked_at < self.check_seconds:
@@ -60,7 +60,7 @@ class DerivedData:
             self.lexical()
 
     # -- a server's processes: one writer shares, the others follow ---------------------------------------
-    def _follow(self) -> LexicalIndex:
+    def _follow(self) -> Lexical:
         """The latest lexical index the writer saved; one built here (and shared) only when none was saved."""
         folder = self.store.cache_dir()
         saved = LexicalIndex.saved_revision(folder) if folder else None
@@ -92,7 +92,7 @@ class DerivedData:
         self._lexical, self._revision = lexical, revision
 
     # -- an embedded folder: derived files exact for its revision ---------------------------------------
-    def _load_or_build(self, revision: str) -> tuple[LexicalIndex, SentenceVectors | None]:
+    def _load_or_build(self, revision: str) -> tuple[Lexical, SentenceVectors | None]:
         started = time.perf_counter()
         folder = self.store.cache_dir()
         # A folder with part files keeps every sentence vector there already, memory-mapped: no second copy.
@@ -119,8 +119,8 @@ class DerivedData:
         return lexical, vectors
 
 
-def _prepared(store: VectorStore, revision: str) -> LexicalIndex | None:
-    """The index a store loaded or merged off the request path for this revision (an S3 snapshot store's
+def _prepared(store: VectorStore, revision: str) -> Lexical | None:
+    """The index a store loaded or put together off the request path for this revision (an S3 snapshot store's
     background fetch does), so the first question after a swap does not load it."""
     ready = getattr(store, "prepared_lexical", None)
     return ready(revision) if ready is not None else None  # type: ignore[no-any-return]

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import bm25s
 import numpy as np
@@ -75,6 +76,20 @@ def clear_caches() -> None:
     _stems.clear()
 
 
+class Lexical(Protocol):
+    """What retrieval, answers and the archive read of a lexical index: a `LexicalIndex` built or loaded over a
+    store, or a snapshot version's `SegmentedLexical` over its segments' indexes."""
+
+    hits: list[Hit]  # every current article, in the index's order
+    meta: list[tuple[str | None, int | None]]  # (outlet, published day) of each
+    size: int
+    outlets: list[str]
+
+    def search(self, question: str, k: int, filters: Filters) -> list[Hit]: ...
+
+    def weight(self, term: str) -> float: ...
+
+
 class LexicalIndex:
     """BM25 over every current article (title and text), plus IDF weights for sentence scoring."""
 
@@ -105,13 +120,7 @@ class LexicalIndex:
             return []
         # get_scores and a numpy top-k: bm25s' retrieve() adds a thread pool and a progress bar per call
         # (0.67 ms against 0.09 ms a question on NewsQA).
-        scores = np.asarray(self.bm25.get_scores(tokens), np.float32)
-        if not filters.empty:
-            scores = scores * np.array([1.0 if filters.allows(o, d) else 0.0 for o, d in self.meta], np.float32)
-        k = min(k, self.size)
-        top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [Hit(self.hits[i].article_id, self.hits[i].version, 0, float(scores[i])) for i in top if scores[i] > 0]
+        return top_hits(np.asarray(self.bm25.get_scores(tokens), np.float32), self.hits, self.meta, k, filters)
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.default_idf)
@@ -162,6 +171,17 @@ class LexicalIndex:
         except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file is rebuilt, never trusted
             log.warning("lexical index not loaded folder=%s error=%s", folder, exc)
             return None
+
+
+def top_hits(scores: np.ndarray, hits: list[Hit], meta: list[tuple[str | None, int | None]], k: int,
+             filters: Filters) -> list[Hit]:
+    """The `k` best-scoring articles (`scores` in the order of `hits`) the filters allow, best first."""
+    if not filters.empty:
+        scores = scores * np.array([1.0 if filters.allows(o, d) else 0.0 for o, d in meta], np.float32)
+    k = min(k, len(hits))
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(hits) else np.arange(len(hits))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [Hit(hits[i].article_id, hits[i].version, 0, float(scores[i])) for i in top if scores[i] > 0]
 
 
 def _read(folder: Path, name: object) -> LexicalIndex:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from newsdesk.errors import StoreUnavailable
-from newsdesk.index.lexical import LexicalIndex
-from newsdesk.index.lexical_merge import merge_lexical
+from newsdesk.index.lexical import Lexical, LexicalIndex
+from newsdesk.index.lexical_segments import SegmentedLexical
 from newsdesk.index.sentence_vectors import SentenceVectors
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 from newsdesk.ports import VectorStore
@@ -40,7 +40,7 @@ class Part:
 class SegmentedStore:
     """Queries go to every part; derived data for all of them together is prepared in `view` (a local folder).
 
-    Build it off the request path (it reads each part's lexical index and merges them): a query container
+    Build it off the request path (it loads the lexical index of each part it has not seen): a query container
     does so on its background thread before swapping it in.
     """
 
@@ -56,7 +56,7 @@ class SegmentedStore:
         self._vectors: list[SentenceVectors | None] = [None] * len(parts)
         self._outlets: Counter[str] = Counter()
         self._recent: OrderedDict[str, Article] = OrderedDict()
-        self._lexical: LexicalIndex | None = None
+        self._lexical: Lexical | None = None
         self._lock = threading.Lock()
         self._loaded = {} if loaded is None else loaded
         self._revision, self._cache = self._prepare()
@@ -91,9 +91,8 @@ class SegmentedStore:
             lexicals.append((lexical, part.hidden))
         self._outlets = Counter(outlets.values())
         revision = hashlib.sha256(json.dumps(revisions).encode()).hexdigest()[:32]
-        # Merged in memory and handed to DerivedData by `prepared_lexical`; not saved (the view's folder lives as
-        # long as this process uses the version, and writing it cost the fetch thread ~0.4 s at 50,000 articles).
-        self._lexical = merge_lexical(lexicals)
+        # Handed to DerivedData by `prepared_lexical`: the segments' own indexes, scored together at query time.
+        self._lexical = SegmentedLexical(lexicals)
         self.view.mkdir(parents=True, exist_ok=True)
         # Sentence vectors stay in each segment's own files (see `sentences`); this empty file only says the
         # view's derived data is complete, so nothing is rebuilt inside a request.
@@ -110,7 +109,7 @@ class SegmentedStore:
             self._loaded[part.name] = (revision, lexical)
         return lexical
 
-    def prepared_lexical(self, revision: str) -> LexicalIndex | None:
+    def prepared_lexical(self, revision: str) -> Lexical | None:
         """The lexical index over every part, ready before this store was swapped in (see DerivedData)."""
         return self._lexical if revision == self._revision else None
 

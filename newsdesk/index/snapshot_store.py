@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from newsdesk.errors import SnapshotRefused, StoreUnavailable
-from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.lexical import Lexical, LexicalIndex
 from newsdesk.index.segment_files import SegmentFolders
 from newsdesk.index.segments import Part, SegmentedStore
 from newsdesk.index.snapshots import MANIFEST_KEY, Blobs, Manifest, read_manifest, timed
@@ -174,7 +174,7 @@ class SnapshotStore:
         self._start_check()
         return self._current.revision()
 
-    def prepared_lexical(self, revision: str) -> LexicalIndex | None:
+    def prepared_lexical(self, revision: str) -> Lexical | None:
         return self._current.prepared_lexical(revision)
 
     def version_of(self, article_id: str) -> str | None:
