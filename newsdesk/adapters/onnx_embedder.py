@@ -46,9 +46,11 @@ class OnnxEmbedder:
         self.tokenizer.no_padding()  # each batch is padded to its own longest text in `_run`
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
-        # No busy-waiting between runs: the spinning threads would hold the core that Chroma's second
-        # query runs on (retrieve.py). Interleaved A/B on NewsQA: answer p50 16.8 -> 16.0 ms.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Worker threads spin while a run lasts (a question's run is ~3 ms: waking sleeping threads cost ~0.6 ms
+        # of it) and stop the moment it returns: left spinning, they held the core that Chroma's queries run on
+        # next (retrieve.py; interleaved A/B on NewsQA: answer p50 16.8 -> 16.0 ms without spinning at all).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.batch_size = batch_size

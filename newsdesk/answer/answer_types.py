@@ -4,7 +4,6 @@ whether a sentence holds one that the question does not already give, with plain
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -16,6 +15,7 @@ NUMBER_WORDS = frozenset((
     "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions", "half",
 ))
 WORD = re.compile(r"\w+")
+DIGIT = re.compile(r"\d")
 # Capitalised words not at the start of a sentence; a name is a run of them ("Army Gen. David Petraeus").
 CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 PERSON = re.compile(r"\b(?:[A-Z][a-z]+\.?\s+)+(?:[A-Z]\.\s+)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?")
@@ -75,44 +75,28 @@ def asked_kind(question: str) -> str | None:
     return next((kind for kind, pattern in ASKED if pattern.search(q)), None)
 
 
-@dataclass(frozen=True)
-class Kinds:
-    """What kinds of answer a sentence can give (capitalised words lower-cased)."""
-
-    date: bool
-    number: bool
-    names: frozenset[str]
-    people: frozenset[str]
-    places: frozenset[str]
-
-
 @lru_cache(maxsize=100_000)
-def sentence_kinds(sentence: str) -> Kinds:
-    """Cached per stored sentence: a warm process sees the same sentences again and again."""
-    lower = sentence.lower()
-    words = set(WORD.findall(lower))
-    digits = any(c.isdigit() for c in sentence)
-    return Kinds(
-        date=bool(words & DATE_WORDS) or (digits and YEAR_OR_TIME.search(lower) is not None),
-        number=digits or bool(words & NUMBER_WORDS),
-        names=frozenset(m.casefold() for m in CAPITALISED.findall(sentence)),
-        people=frozenset(w.casefold() for m in PERSON.findall(sentence) for w in WORD.findall(m)),
-        places=frozenset(m.casefold() for m in PLACE.findall(sentence)),
-    )
+def sentence_kind(kind: str, sentence: str) -> bool | frozenset[str]:
+    """What the sentence gives of one kind: for a date or a number whether it has one, for a person, a place or a
+    name its candidates (lower case). Cached per (kind, stored sentence), and only the kind a question asks for is
+    computed: a question's new candidate sentences pass through here on its request path."""
+    if kind == "date":
+        lower = sentence.lower()
+        return bool(set(WORD.findall(lower)) & DATE_WORDS) or (
+            DIGIT.search(sentence) is not None and YEAR_OR_TIME.search(lower) is not None)
+    if kind == "number":
+        return DIGIT.search(sentence) is not None or bool(set(WORD.findall(sentence.lower())) & NUMBER_WORDS)
+    if kind == "person":
+        return frozenset(w.casefold() for m in PERSON.findall(sentence) for w in WORD.findall(m))
+    if kind == "place":
+        return frozenset(m.casefold() for m in PLACE.findall(sentence))
+    return frozenset(m.casefold() for m in CAPITALISED.findall(sentence))
 
 
 def gives(kind: str, sentence: str, asked: frozenset[str]) -> bool:
     """Whether the sentence holds an answer of this kind beyond the question's own words (`asked`, lower case)."""
-    k = sentence_kinds(sentence)
-    if kind == "date":
-        return k.date
-    if kind == "number":
-        return k.number
-    if kind == "person":
-        return bool(k.people - asked)
-    if kind == "place":
-        return bool(k.places - asked)
-    return bool(k.names - asked)
+    found = sentence_kind(kind, sentence)
+    return found if isinstance(found, bool) else bool(found - asked)
 
 
 @lru_cache(maxsize=1024)
@@ -121,5 +105,5 @@ def question_words(question: str) -> frozenset[str]:
 
 
 def clear_caches() -> None:
-    sentence_kinds.cache_clear()
+    sentence_kind.cache_clear()
     gives_measure.cache_clear()

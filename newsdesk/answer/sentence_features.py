@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from newsdesk.answer.answer_types import asked_kind, asked_measure, gives, gives_measure, question_words
-from newsdesk.index.lexical import Lexical, sentence_profile, terms
+from newsdesk.index.lexical import Lexical, sentence_term_set, terms
 from newsdesk.models import Matrix, StoredSentence
 
 FEATURES = (
@@ -70,7 +70,7 @@ def features(q: QuestionTerms, vector: Matrix, sentences: list[StoredSentence], 
     profiles = []
     for i, stored in enumerate(sentences):
         s = stored.sentence
-        s_terms = sentence_profile(s.text)[0]
+        s_terms = sentence_term_set(s.text)
         profiles.append(s_terms)
         matched = q.terms & s_terms
         rows[i, c["overlap"]] = sum(q.weights[t] for t in matched) / q.total

@@ -44,15 +44,16 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on itse
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words."""
     out = []
-    for word in WORD.findall(text):
-        word = word.casefold().replace("’", "'")
-        if word in STOPWORDS:
-            continue
-        stem = _stems.get(word)
+    stems = _stems
+    # Case-folded once per text, not per word: a question's new sentences are tokenized on its request path.
+    for word in WORD.findall(text.casefold().replace("’", "'")):
+        stem = stems.get(word)
         if stem is None:
-            if len(_stems) >= MAX_STEMS:
-                _stems.clear()
-            stem = _stems[word] = _stemmer.stemWord(word)
+            if word in STOPWORDS:  # never in the stem table
+                continue
+            if len(stems) >= MAX_STEMS:
+                stems.clear()
+            stem = stems[word] = _stemmer.stemWord(word)
         out.append(stem)
     return out
 
@@ -64,15 +65,14 @@ def sentence_terms(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=100_000)
-def sentence_profile(text: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-    """A stored sentence's set of terms and of adjacent term pairs, cached like `sentence_terms`."""
-    ordered = sentence_terms(text)
-    return frozenset(ordered), frozenset(zip(ordered, ordered[1:], strict=False))
+def sentence_term_set(text: str) -> frozenset[str]:
+    """The set of a stored sentence's terms, cached like `sentence_terms`."""
+    return frozenset(sentence_terms(text))
 
 
 def clear_caches() -> None:
     sentence_terms.cache_clear()
-    sentence_profile.cache_clear()
+    sentence_term_set.cache_clear()
     _stems.clear()
 
 
