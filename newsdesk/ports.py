@@ -38,6 +38,10 @@ class VectorStore(Protocol):
     def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
         """The sentences nearest a vector, best first, within the filters."""
 
+    def query_dense(self, vector: Matrix, k: int, filters: Filters) -> tuple[list[Hit], list[Hit]]:
+        """`query_chunks` and `query_sentences` together, in one search where the store can (an index with part
+        files scores the sentences of its best chunks: one Chroma query serves both)."""
+
     def articles(self, ids: Sequence[str]) -> dict[str, tuple[Article, str]]:
         """Article and current version for each id that exists."""
 

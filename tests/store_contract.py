@@ -17,7 +17,7 @@ import pytest
 from newsdesk.ingest.chunk import make_chunks
 from newsdesk.ingest.sentences import split_sentences
 
-from newsdesk.models import Article, Filters, IndexedArticle, Matrix
+from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix
 from newsdesk.ports import VectorStore
 
 DIM = 8
@@ -141,6 +141,15 @@ class StoreContract:
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
         assert len(hits) == 2 + 2 + 1 + 1  # every chunk once
 
+    def test_query_dense_gives_both_lists(self, three: VectorStore) -> None:
+        """One call, the same hits as query_chunks and query_sentences (with filters too)."""
+        for vector, k, filters in [(unit(1), 20, Filters()), (unit(1, 1), 3, Filters()),
+                                   (unit(0, 1), 4, Filters(outlet="Harbor Gazette"))]:
+            chunks, sentences = three.query_dense(vector, k, filters)
+            _same_ranking(chunks, three.query_chunks(vector, k, filters))
+            _same_ranking(sentences, three.query_sentences(vector, k, filters))
+            assert len(chunks) <= k and len(sentences) <= k and sentences
+
     def test_query_sentences_ranks_and_limits(self, three: VectorStore) -> None:
         hits = three.query_sentences(unit(1, 1), 3, Filters())
         assert len(hits) == 3
@@ -235,3 +244,14 @@ class StoreContract:
         assert stats.chunks == 2 + 2 + 1 + 1
         assert stats.sentences == 3 + 3 + 2 + 2
         assert stats.outlets == {"Harbor Gazette": 1, "Valley Courier": 1, "harbor gazette": 1, "(unknown)": 1}
+
+
+def _same_ranking(ours: list[Hit], theirs: list[Hit]) -> None:
+    """The same scores in order, and the same hits above the last score (hits tied at it may differ)."""
+    assert [round(h.score, 4) for h in ours] == [round(h.score, 4) for h in theirs]
+    last = round(theirs[-1].score, 4) if theirs else 0.0
+
+    def above(hits: list[Hit]) -> set[tuple[str, str, int]]:
+        return {(h.article_id, h.version, h.index) for h in hits if round(h.score, 4) > last}
+
+    assert above(ours) == above(theirs)

@@ -139,8 +139,10 @@ def test_an_edited_or_deleted_article_never_shows_from_an_older_segment(tmp_path
     vector = reader.embedder.embed(["9,500 homes lost power in the storm"])[0]
     from newsdesk.models import Filters, is_version
 
-    for hits in (store.query_sentences(vector, 40, Filters()), store.query_chunks(vector, 40, Filters())):
+    for hits in (store.query_sentences(vector, 40, Filters()), store.query_chunks(vector, 40, Filters()),
+                 *store.query_dense(vector, 40, Filters())):
         assert all(is_version(current, h.version) for h in hits if h.article_id == storm_id)
+        assert any(h.article_id == storm_id for h in hits)
     assert [v for a, v in store.iter_articles() if a.id == storm_id] == [current]
     assert reader.stats().articles == 14
 

@@ -31,6 +31,7 @@ WRITING = "writing"  # the articles collection's metadata names the article a wr
 SHORT = 16  # row ids and row metadata carry this much of an article's version
 VACUUM_AT = 5  # free pages at least 1/VACUUM_AT of the SQLite file: the writer vacuums it
 CANDIDATE_CHUNKS = 40  # with parts: at least this many chunk hits have their articles' sentences scored (docs/scale.md)
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsdesk-chroma")
 
 
 def has_index(path: Path) -> bool:
@@ -393,10 +394,17 @@ class ChromaStore:
     def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
         if self._parts is None:
             return self._query(self._sentences, vector, k, filters)
+        return self.query_dense(vector, k, filters)[1]
+
+    def query_dense(self, vector: Matrix, k: int, filters: Filters) -> tuple[list[Hit], list[Hit]]:
+        if self._parts is None:  # two collections: both searches at once (Chroma releases the GIL as it searches)
+            pending = _POOL.submit(self._query, self._chunks, vector, k, filters)
+            sentences = self._query(self._sentences, vector, k, filters)
+            return pending.result(), sentences
         # Sentence vectors are not in an ANN index (one float32 HNSW copy would cost more than the whole
         # article otherwise does): the best chunks' articles, which the filters allow, have every sentence scored.
-        chunks = self._query(self._chunks, vector, max(k, CANDIDATE_CHUNKS), filters)
-        return self._parts.best_sentences(((h.article_id, h.version) for h in chunks), vector, k)
+        hits = self._query(self._chunks, vector, max(k, CANDIDATE_CHUNKS), filters)
+        return hits[:k], self._parts.best_sentences(((h.article_id, h.version) for h in hits), vector, k)
 
     def _query(self, collection: Any, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
         got = collection.query(

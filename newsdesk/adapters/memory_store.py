@@ -37,6 +37,9 @@ class MemoryStore:
     def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
         return self._nearest(vector, k, filters, chunks=False)
 
+    def query_dense(self, vector: Matrix, k: int, filters: Filters) -> tuple[list[Hit], list[Hit]]:
+        return self.query_chunks(vector, k, filters), self.query_sentences(vector, k, filters)
+
     def _nearest(self, vector: Matrix, k: int, filters: Filters, chunks: bool) -> list[Hit]:
         hits = []
         for item in self._items.values():

@@ -7,6 +7,7 @@ docs/quality.md, "Evidence features"); each is cheap (cached per sentence, or a 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,31 +58,33 @@ def question_terms(question: str, lexical: Lexical) -> QuestionTerms:
 
 def features(q: QuestionTerms, vector: Matrix, sentences: list[StoredSentence], article_rank: dict[str, int]
              ) -> np.ndarray:
-    """One row of FEATURES per sentence; sentences are grouped by article in reading order."""
+    """One row of FEATURES per sentence; sentences are grouped by article in reading order.
+
+    Built a column at a time from plain lists: a question scores ~170 sentences, and item assignments into the
+    array cost more than the arithmetic."""
     rows = np.zeros((len(sentences), len(FEATURES)), np.float32)
     if not sentences:
         return rows
     c = COL
     dense = np.stack([s.vector for s in sentences]) @ np.asarray(vector, np.float32)
     rows[:, c["dense"]] = dense
+    texts = [s.sentence.text for s in sentences]
+    profiles = [sentence_term_set(text) for text in texts]
+    matched = [q.terms & profile for profile in profiles]
+    weights, predicate = q.weights, q.predicate
+    rows[:, c["overlap"]] = np.array([sum(weights[t] for t in m) for m in matched], np.float64) / q.total
+    rows[:, c["predicate_overlap"]] = np.array([sum(weights[t] for t in m & predicate) for m in matched],
+                                               np.float64) / q.predicate_total
+    rows[:, c["lede"]] = [s.sentence.index < 3 for s in sentences]
+    rows[:, c["length"]] = np.minimum([len(profile) for profile in profiles], 30) / 30.0
+    rows[:, c["article_prior"]] = [1.0 / (1.0 + article_rank.get(s.sentence.article_id, 10)) for s in sentences]
     measure = asked_measure(q.text)  # sharper than the kind when the question asks for one
     kind = None if measure else asked_kind(q.text)
-    asked = question_words(q.text)
-    profiles = []
-    for i, stored in enumerate(sentences):
-        s = stored.sentence
-        s_terms = sentence_term_set(s.text)
-        profiles.append(s_terms)
-        matched = q.terms & s_terms
-        rows[i, c["overlap"]] = sum(q.weights[t] for t in matched) / q.total
-        rows[i, c["predicate_overlap"]] = sum(q.weights[t] for t in matched & q.predicate) / q.predicate_total
-        rows[i, c["lede"]] = 1.0 if s.index < 3 else 0.0
-        rows[i, c["length"]] = min(len(s_terms), 30) / 30.0
-        rows[i, c["article_prior"]] = 1.0 / (1.0 + article_rank.get(s.article_id, 10))
-        if measure is not None:
-            rows[i, c["type_found"]] = float(gives_measure(measure, s.text))
-        elif kind is not None:
-            rows[i, c["type_found"]] = float(gives(kind, s.text, asked))
+    if measure is not None:
+        rows[:, c["type_found"]] = [gives_measure(measure, text) for text in texts]
+    elif kind is not None:
+        asked = question_words(q.text)
+        rows[:, c["type_found"]] = [gives(kind, text, asked) for text in texts]
     # Neighbours: the sentence before and after in the same article.
     articles = [s.sentence.article_id for s in sentences]
     same = np.array([a == b for a, b in zip(articles, articles[1:], strict=False)], bool)
@@ -91,16 +94,16 @@ def features(q: QuestionTerms, vector: Matrix, sentences: list[StoredSentence], 
     start = 0
     for end in [*(np.flatnonzero(~same) + 1).tolist(), len(sentences)]:  # one article at a time
         rows[start:end, c["article_dense"]] = dense[start:end].max()
-        _local_overlap(q, profiles[start:end], rows[start:end])
+        rows[start:end, c["local_overlap"]] = _local_overlap(q, matched[start:end])
         start = end
     return rows
 
 
-def _local_overlap(q: QuestionTerms, profiles: list[frozenset[str]], rows: np.ndarray) -> None:
-    """Overlap weighted by how rare each question word is among this article's sentences: the story's subject
-    recurs all through it, the detail asked about does not."""
-    n = len(profiles)
-    local = {t: math.log((n + 1) / (1 + sum(t in p for p in profiles))) for t in q.terms}
+def _local_overlap(q: QuestionTerms, matched: list[frozenset[str]]) -> list[float]:
+    """Overlap weighted by how rare each question word is among this article's sentences (`matched`: each one's
+    question words): the story's subject recurs all through it, the detail asked about does not."""
+    n = len(matched)
+    counts = Counter(t for m in matched for t in m)
+    local = {t: math.log((n + 1) / (1 + counts[t])) for t in q.terms}
     total = sum(local.values()) or 1.0
-    for row, profile in zip(rows, profiles, strict=True):
-        row[COL["local_overlap"]] = sum(local[t] for t in q.terms & profile) / total
+    return [sum(local[t] for t in m) / total for m in matched]

@@ -36,26 +36,28 @@ CACHE_FOLDER = re.compile(r"newsdesk-lexical-[0-9a-f]{12}")
 ARTICLES_FILE, IDF_FILE = "newsdesk-articles.json", "newsdesk-idf.npy"
 LEGACY_FILE = "newsdesk-lexical.pkl"
 _stemmer = Stemmer.Stemmer("english")
-_stems: dict[str, str] = {}  # word -> stem: a news vocabulary repeats, and a lookup is twice as fast as stemming
 MAX_STEMS = 500_000
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on itself
 
 
+class _Stems(dict[str, str]):
+    """word -> stem, filled as words come: a news vocabulary repeats, and a lookup is twice as fast as stemming."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= MAX_STEMS:
+            self.clear()
+        stem = self[word] = _stemmer.stemWord(word)
+        return stem
+
+
+_stems = _Stems()
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words."""
-    out = []
+    # Case-folded once per text, one comprehension: a question's new sentences are tokenized on its request path.
     stems = _stems
-    # Case-folded once per text, not per word: a question's new sentences are tokenized on its request path.
-    for word in WORD.findall(text.casefold().replace("’", "'")):
-        stem = stems.get(word)
-        if stem is None:
-            if word in STOPWORDS:  # never in the stem table
-                continue
-            if len(stems) >= MAX_STEMS:
-                stems.clear()
-            stem = stems[word] = _stemmer.stemWord(word)
-        out.append(stem)
-    return out
+    return [stems[word] for word in WORD.findall(text.casefold().replace("’", "'")) if word not in STOPWORDS]
 
 
 @lru_cache(maxsize=100_000)

@@ -132,19 +132,28 @@ class SegmentedStore:
     def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
         return self._fan_out(lambda store, n: store.query_sentences(vector, n, filters), k)
 
+    def query_dense(self, vector: Matrix, k: int, filters: Filters) -> tuple[list[Hit], list[Hit]]:
+        if self.single:
+            return self.parts[0].store.query_dense(vector, k, filters)
+        chunks, sentences = zip(*self._each_part(lambda store, n: store.query_dense(vector, n, filters), k),
+                                strict=True)
+        return _best(chunks, k), _best(sentences, k)
+
     def _fan_out(self, ask: Callable[[VectorStore, int], list[Hit]], k: int) -> list[Hit]:
         if self.single:
             return ask(self.parts[0].store, k)
+        return _best([hits for (hits,) in self._each_part(lambda store, n: (ask(store, n),), k)], k)
 
-        def one(part: Part) -> list[Hit]:
+    def _each_part(self, ask: Callable[[VectorStore, int], tuple[list[Hit], ...]], k: int
+                   ) -> list[tuple[list[Hit], ...]]:
+        """`ask` of every part at once, each answer's hits of hidden articles left out."""
+
+        def one(part: Part) -> tuple[list[Hit], ...]:
             # A hidden article's rows are still in the segment: ask for more, so k visible ones remain.
             extra = min(len(part.hidden) * 8, 4 * k) if part.hidden else 0
-            hits = ask(part.store, k + extra)
-            return [h for h in hits if h.article_id not in part.hidden]
+            return tuple([h for h in hits if h.article_id not in part.hidden] for hits in ask(part.store, k + extra))
 
-        merged = [h for hits in _POOL.map(one, self.parts) for h in hits]
-        merged.sort(key=lambda h: -h.score)
-        return merged[:k]
+        return list(_POOL.map(one, self.parts))
 
     def articles(self, ids: Sequence[str]) -> dict[str, tuple[Article, str]]:
         if self.single:
@@ -207,3 +216,10 @@ class SegmentedStore:
 
     def delete(self, article_id: str) -> bool:
         raise StoreUnavailable("a segmented snapshot is read-only: the writer adds a new segment instead")
+
+
+def _best(lists: Sequence[list[Hit]], k: int) -> list[Hit]:
+    """The k best hits of several parts' lists."""
+    merged = [h for hits in lists for h in hits]
+    merged.sort(key=lambda h: -h.score)
+    return merged[:k]

@@ -186,6 +186,9 @@ class SnapshotStore:
     def query_sentences(self, vector: Matrix, k: int, filters: Filters) -> list[Hit]:
         return self._current.query_sentences(vector, k, filters)
 
+    def query_dense(self, vector: Matrix, k: int, filters: Filters) -> tuple[list[Hit], list[Hit]]:
+        return self._current.query_dense(vector, k, filters)
+
     def articles(self, ids: Sequence[str]) -> dict[str, tuple[Article, str]]:
         return self._current.articles(ids)
 
