@@ -116,6 +116,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep indexes here and reuse them on later runs")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "newsdesk" / "bench-scale")
     parser.add_argument("--skip-peer", action="store_true", help="no LangChain peer (needs torch and langchain)")
+    parser.add_argument("--shared-cores", action="store_true",
+                        help="publish measurements with the writer, moto and the query container sharing every core "
+                             "(default: the writer and moto on the first core, the container on the others)")
     opts = parser.parse_args()
     sizes = [int(s) for s in opts.sizes.split(",") if s]
     work = opts.work or Path(tempfile.mkdtemp(prefix="newsdesk-scale-"))
@@ -131,6 +134,8 @@ def main() -> None:
     port = free_port()
     moto = start([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                  f"http://127.0.0.1:{port}/moto-api/", work / "moto.log")
+    global PIN_WRITER, MOTO_PID
+    PIN_WRITER, MOTO_PID = not opts.shared_cores, moto.pid
     results = []
     try:
         for size in sizes:
@@ -272,13 +277,25 @@ def seed(folder: Path, bucket: str, endpoint: str) -> dict[str, Any]:
 # -- query containers ------------------------------------------------------------------------------------------
 def child(mode: str, env: dict[str, str], work: Path, *args: str) -> subprocess.Popen[str]:
     tmp = Path(tempfile.mkdtemp(prefix=f"scale-{mode}-", dir=work))  # the empty /tmp of a new container
-    return subprocess.Popen([sys.executable, "-c", CHILD, mode, str(work / "questions.json"), *args], cwd=ROOT,
-                            env={**env, "TMPDIR": str(tmp), "NEWSDESK_SNAPSHOT_DIR": str(tmp / "newsdesk")},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(work / "questions.json"), *args], cwd=ROOT,
+                               env={**env, "TMPDIR": str(tmp), "NEWSDESK_SNAPSHOT_DIR": str(tmp / "newsdesk")},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    TEMPS[process.pid] = tmp
+    return process
+
+
+TEMPS: dict[int, Path] = {}  # each container's temp dir (a whole index copy): removed when it ends
+
+
+def removed(process: subprocess.Popen[str]) -> None:
+    shutil.rmtree(TEMPS.pop(process.pid, Path("/nonexistent")), ignore_errors=True)
 
 
 def finished(process: subprocess.Popen[str], timeout: float = 3600) -> dict[str, Any]:
-    out, err = process.communicate(timeout=timeout)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        removed(process)
     if process.returncode != 0:
         raise SystemExit(f"query container failed:\n{err[-3000:]}")
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
@@ -365,6 +382,7 @@ def publishes(size: int, templates: Sequence[Template], env: dict[str, str], wor
     add(1, 10_000_000)  # the writer's first publish reads the seed's catalog: a cold writer, once
     out["first_writer_publish_s"] = round(time.perf_counter() - started, 2)
     container = Container(child("storm", env, work))
+    cores = _separate(container.process.pid) if PIN_WRITER else None
     try:
         container.wait_ready()
         time.sleep(10)  # requests without a publish: the latency to compare with
@@ -383,7 +401,32 @@ def publishes(size: int, templates: Sequence[Template], env: dict[str, str], wor
             time.sleep(3)
     finally:
         container.stop()
+        if cores:
+            os.sched_setaffinity(0, cores)
+            if MOTO_PID:
+                os.sched_setaffinity(MOTO_PID, cores)
+    if cores:
+        out["writer_cores"] = "separate"
     return out
+
+
+PIN_WRITER = True  # --shared-cores turns it off
+MOTO_PID: int | None = None
+
+
+def _separate(container: int) -> set[int] | None:
+    """The writer (this process) and moto on the first core, the query container on the others: in a deployment
+    they are separate Lambda functions, and on two shared cores the writer's ingest and upload take CPU from the
+    container's requests that no container could win back. Returns the cores to restore; None on one core."""
+    cores = os.sched_getaffinity(0)
+    if len(cores) < 2:
+        return None
+    first = min(cores)
+    os.sched_setaffinity(container, cores - {first})
+    os.sched_setaffinity(0, {first})
+    if MOTO_PID:
+        os.sched_setaffinity(MOTO_PID, {first})
+    return cores
 
 
 def note_commits() -> dict[str, float]:
@@ -441,6 +484,7 @@ class Container:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        removed(self.process)
 
 
 # -- the server tier ------------------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ from newsdesk.ports import VectorStore
 
 log = logging.getLogger(__name__)
 
+# Seconds between two objects of a background download: the 48 objects of a 100-article delta then take ~0.6 s
+# instead of ~0.1 s, and the requests answered meanwhile stay within ~1.3x of the calm ones (1.8x at full speed).
+BACKGROUND_PAUSE = 0.003
 # Opens a segment folder; returns the store and a function that releases it.
 Opener = Callable[[Path], tuple[VectorStore, Callable[[], None]]]
 
@@ -48,7 +51,7 @@ class SnapshotStore:
                 f"no index in {blobs.where}/{MANIFEST_KEY}: seed it with `newsdesk publish` "
                 "or upload articles under articles/"
             )
-        self._ready = (manifest, self._load(manifest))  # a cold start has nothing to serve until this is here
+        self._ready = (manifest, self._load(manifest, pause=0.0))  # a cold start has nothing to serve until then
         self._swap()
         self._checked_at = clock()
 
@@ -101,7 +104,7 @@ class SnapshotStore:
                 release()
             self.folders.keep_only(needed)
             try:
-                view = self._load(latest)
+                view = self._load(latest, pause=BACKGROUND_PAUSE)
             except SnapshotRefused as exc:  # tampered or unchecked: keep answering from the version we trust
                 self._refused = latest.version
                 log.error("snapshot version refused version=%s key=%s kept=%s error=%s",
@@ -115,12 +118,13 @@ class SnapshotStore:
                 self._ready = (latest, view)
             log.info("snapshot version ready version=%s seconds=%.3f", latest.version, elapsed())
 
-    def _load(self, manifest: Manifest) -> SegmentedStore:
-        """Download the segments this container lacks, open them and prepare the merged view (off the request path)."""
+    def _load(self, manifest: Manifest, pause: float) -> SegmentedStore:
+        """Download the segments this container lacks (`pause` apart: see SegmentFolders.ensure), open them and
+        prepare the version's view (off the request path)."""
         with self._lock:
             self._loading = manifest
         try:
-            paths = self.folders.ensure(manifest)
+            paths = self.folders.ensure(manifest, pause=pause)
             parts = []
             for segment in manifest.segments:
                 if not segment.files:
@@ -133,6 +137,7 @@ class SnapshotStore:
                         self._opened[segment.name] = opened
                 parts.append(Part(segment.name, opened[0], paths[segment.name], segment.hidden))
             view = SegmentedStore(parts, self.root / "views" / manifest.version, self._lexicals)
+            view.warm()
             # What a version holds lives as long as the version: out of the cyclic collector's reach, so a full
             # collection in a request does not walk the index's objects (it was a pause of ~0.1 s at 50,000).
             gc.freeze()
