@@ -99,6 +99,7 @@ class LexicalIndex:
                  bm25: bm25s.BM25) -> None:
         self.hits, self.meta, self.idf, self.bm25 = hits, meta, idf, bm25
         self.size = len(hits)
+        self.article_ids = [hit.article_id for hit in hits]  # for C-speed dict updates over a whole segment
         self.outlets = sorted({outlet for outlet, _ in meta if outlet})
         self.default_idf = math.log(1 + (self.size + 0.5) / 0.5)
 

@@ -84,10 +84,17 @@ class SegmentedStore:
                 self._loaded[part.name] = (revision, lexical)
             vectors = SentenceVectors.load(part.folder)
             self._vectors[index] = vectors if vectors is not None and vectors.revision == revision else None
-            for hit, (outlet, _) in zip(lexical.hits, lexical.meta, strict=True):
-                if hit.article_id not in part.hidden:  # newer parts win (a writer hides older copies anyway)
-                    self._where[hit.article_id] = index
-                    outlets[hit.article_id] = outlet or "(unknown)"
+            # Newer parts win (a writer hides older copies anyway). Whole-segment dict updates, then the hidden few
+            # put back: a Python loop over a 50,000-article base held the GIL beside the requests on every version.
+            before = {a: (self._where[a], outlets[a]) for a in part.hidden if a in self._where}
+            self._where.update(dict.fromkeys(lexical.article_ids, index))
+            outlets.update(zip(lexical.article_ids, [outlet or "(unknown)" for outlet, _ in lexical.meta], strict=True))
+            for article_id in part.hidden:
+                if article_id in before:
+                    self._where[article_id], outlets[article_id] = before[article_id]
+                else:
+                    self._where.pop(article_id, None)
+                    outlets.pop(article_id, None)
             lexicals.append((lexical, part.hidden))
         self._outlets = Counter(outlets.values())
         revision = hashlib.sha256(json.dumps(revisions).encode()).hexdigest()[:32]
