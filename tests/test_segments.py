@@ -169,10 +169,27 @@ def test_a_new_version_loads_only_the_lexical_index_of_the_segment_it_lacks(
     real = LexicalIndex.load
     monkeypatch.setattr(LexicalIndex, "load",
                         staticmethod(lambda folder, revision: loaded.append(folder) or real(folder, revision)))
+    from newsdesk.index.segments import SegmentedStore
+
+    warmed: list[set[str]] = []
+    real_warm = SegmentedStore.warm
+    monkeypatch.setattr(SegmentedStore, "warm", lambda self, names: warmed.append(set(names)) or real_warm(self, names))
+    asked: list[str] = []
+    real_open = store.opener
+
+    def opener(path: Path) -> Any:  # each store of a new segment counts its vector searches
+        opened, release = real_open(path)
+        dense = opened.query_dense
+        opened.query_dense = lambda *a: asked.append(path.name) or dense(*a)
+        return opened, release
+
+    store.opener = opener
     writer.handle(articles.put(storm=STORM), articles.read)
     assert store.refresh(force=True)
     [base, delta] = latest(moto_url, index).segments
     assert {f.name for f in loaded} & {base.name, delta.name} == {delta.name}
+    # Only the segment opened for this version is asked a question before it is swapped in (the base was warm).
+    assert warmed == [{delta.name}] and asked == [delta.name]
     assert any("9,500 homes" in s for s in cited(reader))
 
 

@@ -116,11 +116,13 @@ class SegmentedStore:
             self._loaded[part.name] = (revision, lexical)
         return lexical
 
-    def warm(self) -> None:
-        """Ask every part what a question asks (a vector search, an article, its sentences), so what each store
-        loads on first use (a newly opened Chroma's index, its database pages) is loaded here, off the request
-        path: the first question on a new version took about twice as long as the others."""
+    def warm(self, names: set[str]) -> None:
+        """Ask the parts named (those just opened) what a question asks (a vector search, an article, its
+        sentences), so what each store loads on first use is loaded here, off the request path: the first
+        question on a new version took about twice as long as the others."""
         for part in self.parts:
+            if part.name not in names:
+                continue
             loaded = self._loaded.get(part.name)
             lexical = loaded[1] if loaded else None
             hit = next((h for h in lexical.hits if h.article_id not in part.hidden), None) if lexical else None

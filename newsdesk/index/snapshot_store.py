@@ -125,7 +125,7 @@ class SnapshotStore:
             self._loading = manifest
         try:
             paths = self.folders.ensure(manifest, pause=pause)
-            parts = []
+            parts, fresh = [], set()
             for segment in manifest.segments:
                 if not segment.files:
                     continue
@@ -133,11 +133,12 @@ class SnapshotStore:
                     opened = self._opened.get(segment.name)
                 if opened is None:
                     opened = self.opener(paths[segment.name])
+                    fresh.add(segment.name)
                     with self._lock:
                         self._opened[segment.name] = opened
                 parts.append(Part(segment.name, opened[0], paths[segment.name], segment.hidden))
             view = SegmentedStore(parts, self.root / "views" / manifest.version, self._lexicals)
-            view.warm()
+            view.warm(fresh)
             # What a version holds lives as long as the version: out of the cyclic collector's reach, so a full
             # collection in a request does not walk the index's objects (it was a pause of ~0.1 s at 50,000).
             gc.freeze()
