@@ -66,22 +66,12 @@ class Postings:
         model.nonoccurrence_array = None  # Lucene scoring has none (index() would set it so)
         model.vocab_dict = {**vocab, EMPTY_TOKEN: len(vocab)} if EMPTY_TOKEN not in vocab else dict(vocab)
         model.unique_token_ids_set = set(model.vocab_dict.values())
-        return model, term_weights(vocab, idf)
+        return model, dict(zip(vocab, idf.tolist(), strict=True))  # vocab numbers its terms 0..n-1 in order
 
 
 def lucene_idf(df: np.ndarray, documents: int) -> np.ndarray:
     """bm25s' Lucene IDF of terms found in `df` of `documents` articles."""
     return np.log1p((documents - df + 0.5) / (df + 0.5))
-
-
-def term_weights(vocab: dict[str, int], idf: np.ndarray) -> dict[str, float]:
-    """term -> idf (`vocab` numbers its terms 0..n-1 in order), built a slice at a time: one `dict(zip(...))`
-    over 335,000 terms held the GIL ~80 ms, and a query container builds this beside its requests."""
-    terms, weights = list(vocab), idf.tolist()
-    out: dict[str, float] = {}
-    for start in range(0, len(terms), 20_000):
-        out.update(zip(terms[start : start + 20_000], weights[start : start + 20_000], strict=True))
-    return out
 
 
 def _check_defaults(model: bm25s.BM25) -> None:
