@@ -138,10 +138,7 @@ class SnapshotStore:
                         self._opened[segment.name] = opened
                 parts.append(Part(segment.name, opened[0], paths[segment.name], segment.hidden))
             view = SegmentedStore(parts, self.root / "views" / manifest.version, self._lexicals)
-            # Serving already: the new segments are warmed before the swap. A cold start skips it: its first
-            # question does that work anyway, after the opener's own warm-up.
-            if self._views:
-                view.warm(fresh)
+            view.warm(fresh)
             # What a version holds lives as long as the version: out of the cyclic collector's reach, so a full
             # collection in a request does not walk the index's objects (it was a pause of ~0.1 s at 50,000).
             gc.freeze()
