@@ -90,6 +90,14 @@ def cited(service: Any, question: str = QUESTION) -> list[str]:
     return [c.sentence for c in service.ask(Query(question, k=5)).citations]
 
 
+def untied(citations: list[str]) -> list[str]:
+    """The citations that are not filler: every filler sentence is exactly as far from the question (the hash
+    embedder shares no word with it), so which fillers fill the last places is Chroma's pick among exact ties, and
+    two containers' HNSW graphs may pick differently."""
+    marks = ("Councillors in district", "parking meters", "Residents of ward")
+    return [s for s in citations if not any(m in s for m in marks)]
+
+
 # -- publish cost -----------------------------------------------------------------------------------------
 def test_adding_one_article_uploads_a_delta_whatever_the_index_size(tmp_path: Path, moto_url: str) -> None:
     sent = []
@@ -219,7 +227,7 @@ def test_compaction_folds_the_deltas_into_one_base(tmp_path: Path, moto_url: str
     assert after[0] == before[0] and any("11,200 homes" in s for s in after[:2])
     assert reader.stats().articles == 14
     fresh = build_service(settings_for(tmp_path / "fresh", moto_url, index))  # a new container: one segment
-    assert cited(fresh) == after
+    assert untied(cited(fresh)) == untied(after) and len(cited(fresh)) == len(after)
     again = CliRunner().invoke(cli, ["compact", "--bucket", index], env=env)
     assert again.exit_code == 0 and "nothing to merge" in again.output
 
