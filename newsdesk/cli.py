@@ -364,7 +364,8 @@ def eval_command(dataset_dir: Path, corpus: Path | None, store: Path | None, out
         click.echo(json.dumps(summary))
     else:
         for key, value in summary.items():
-            click.echo(f"{key:28} {value:.3f}" if isinstance(value, float) else f"{key:28} {value}")
+            shown = f"{value:.3f}" if isinstance(value, float) else json.dumps(value) if isinstance(value, dict) else value
+            click.echo(f"{key:28} {shown}")
 
 
 @cli.command()

@@ -41,3 +41,28 @@ def test_folds_never_split_a_story_and_are_balanced() -> None:
     assert len(sizes) == 5 and sizes.max() - sizes.min() <= max(groups.count(g) for g in groups)
     for train, test in splits(fold):
         assert not (train & test).any() and (train | test).all()
+
+
+def test_eval_reports_the_fitted_figures_beside_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from newsdesk.answer import abstention
+    from newsdesk.cli import cli
+
+    monkeypatch.setenv("NEWSDESK_EMBEDDER", "hash")
+    article = {"id": "storm", "title": "Storm", "text": "The storm cut power to 9,500 homes on Tuesday. Crews worked."}
+    question = {"id": "q1", "question": "How many homes lost power?", "answers": ["9,500"], "evidence": []}
+    recorded = json.loads(evidence.WEIGHTS_FILE.read_text(encoding="utf-8"))["figures"]
+    for name, expected in (("newsqa", recorded["newsqa"]), ("tiny", None)):
+        dataset = tmp_path / name
+        dataset.mkdir()
+        (dataset / "corpus.jsonl").write_text(json.dumps(article) + "\n", encoding="utf-8")
+        (dataset / "questions.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
+        result = CliRunner().invoke(cli, ["eval", str(dataset), "--json"])
+        assert result.exit_code == 0, result.output
+        fitted = json.loads(result.output.strip().splitlines()[-1])["fitted"]
+        assert fitted["evidence_weights"] == expected  # a set the weights were never fitted on has no such figures
+        stored = json.loads(abstention.WEIGHTS_FILE.read_text(encoding="utf-8"))["figures"]
+        assert fitted["abstention_weights"] == stored and "cross_validated" in stored
+    shown = CliRunner().invoke(cli, ["eval", str(tmp_path / "newsqa")])
+    assert shown.exit_code == 0 and '"cross_validated": {"cited_has_answer@1"' in shown.output

@@ -46,4 +46,16 @@ def run_eval(dataset: Path, corpus: Path | None, store: Path | None, out: Path |
     summary["ingest_seconds"] = round(report.seconds, 1)
     summary["ingest_failed"] = report.failed
     summary["answer_seconds"] = round(time.perf_counter() - started, 1)
+    summary["fitted"] = fitted_figures(dataset.name)
     return summary
+
+
+def fitted_figures(dataset: str) -> dict[str, Any]:
+    """What the shipped weights scored when they were fitted, in-sample and cross-validated (folds split by story),
+    to read beside this run's figures: the evidence weights' on this set (None when they were not fitted on it), and
+    the abstention weights' over the sets they were fitted on together."""
+    from newsdesk.answer import abstention, evidence
+    from newsdesk.answer.fitted import recorded_figures
+
+    return {"evidence_weights": recorded_figures(evidence.WEIGHTS_FILE).get(dataset),
+            "abstention_weights": recorded_figures(abstention.WEIGHTS_FILE) or None}
