@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import shutil
 import uuid
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -18,7 +17,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from newsdesk.index.lexical_build import Postings
+from newsdesk.index.lexical_build import Postings, lucene_idf
 from newsdesk.models import Article, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -101,7 +100,13 @@ class LexicalIndex:
         self.size = len(hits)
         self.article_ids = [hit.article_id for hit in hits]  # for C-speed dict updates over a whole segment
         self.outlets = sorted({outlet for outlet, _ in meta if outlet})
-        self.default_idf = math.log(1 + (self.size + 0.5) / 0.5)
+        self.default_idf = float(lucene_idf(np.zeros(1), self.size)[0])  # a term no article has
+
+    @cached_property
+    def outlet_labels(self) -> list[str]:
+        """Each article's outlet ("(unknown)" where none), in `article_ids` order: a segmented store counts them again
+        on every version, and a 50,000-article base's list is made once."""
+        return [outlet or "(unknown)" for outlet, _ in self.meta]
 
     @classmethod
     def build(cls, rows: Iterable[tuple[Article, str]]) -> LexicalIndex:

@@ -88,7 +88,7 @@ class SegmentedStore:
             # put back: a Python loop over a 50,000-article base held the GIL beside the requests on every version.
             before = {a: (self._where[a], outlets[a]) for a in part.hidden if a in self._where}
             self._where.update(dict.fromkeys(lexical.article_ids, index))
-            outlets.update(zip(lexical.article_ids, [outlet or "(unknown)" for outlet, _ in lexical.meta], strict=True))
+            outlets.update(zip(lexical.article_ids, lexical.outlet_labels, strict=True))
             for article_id in part.hidden:
                 if article_id in before:
                     self._where[article_id], outlets[article_id] = before[article_id]
