@@ -134,12 +134,11 @@ def main() -> None:
     port = free_port()
     moto = start([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                  f"http://127.0.0.1:{port}/moto-api/", work / "moto.log")
-    global PIN_WRITER, MOTO_PID
-    PIN_WRITER, MOTO_PID = not opts.shared_cores, moto.pid
+    writer_side = None if opts.shared_cores else moto.pid  # moto serves the writer: on its core
     results = []
     try:
         for size in sizes:
-            results.append(measure_size(size, templates, work, f"http://127.0.0.1:{port}", opts))
+            results.append(measure_size(size, templates, work, f"http://127.0.0.1:{port}", opts, writer_side))
             print(json.dumps(results[-1]), flush=True)
         for size in [int(s) for s in opts.server.split(",") if s]:
             results.append(measure_server(size, templates, work, opts))
@@ -182,7 +181,7 @@ def load_questions(eval_dir: Path | None, limit: int) -> list[str]:
 
 # -- one size ------------------------------------------------------------------------------------------------
 def measure_size(size: int, templates: Sequence[Template], work: Path, endpoint: str,
-                 opts: argparse.Namespace) -> dict[str, Any]:
+                 opts: argparse.Namespace, writer_side: int | None) -> dict[str, Any]:
     folder = work / f"index-{size}"
     out: dict[str, Any] = {"tier": "snapshot", "articles": size, **build(folder, size, templates)}
     out.update(folder_bytes(folder, size))
@@ -195,7 +194,7 @@ def measure_size(size: int, templates: Sequence[Template], work: Path, endpoint:
     if not opts.skip_peer:
         build_peer(work / f"peer-{size}", size, templates)
     out.update(paired(env, work, "" if opts.skip_peer else str(work / f"peer-{size}")))
-    out.update(publishes(size, templates, env, work, bucket, endpoint))
+    out.update(publishes(size, templates, env, work, bucket, endpoint, writer_side))
     return out
 
 
@@ -356,7 +355,9 @@ def build_peer(folder: Path, size: int, templates: Sequence[Template]) -> None:
 
 # -- publishes while a container answers ------------------------------------------------------------------------
 def publishes(size: int, templates: Sequence[Template], env: dict[str, str], work: Path, bucket: str,
-              endpoint: str) -> dict[str, Any]:
+              endpoint: str, writer_side: int | None) -> dict[str, Any]:
+    """`writer_side`: a process (moto) to keep on the writer's core while the container takes the others (see
+    `_separate`); None: everything shares every core."""
     from newsdesk.adapters.hash_embedder import HashEmbedder
     from newsdesk.app import build_snapshot_writer
     from newsdesk.index.s3_events import ObjectChange
@@ -382,7 +383,7 @@ def publishes(size: int, templates: Sequence[Template], env: dict[str, str], wor
     add(1, 10_000_000)  # the writer's first publish reads the seed's catalog: a cold writer, once
     out["first_writer_publish_s"] = round(time.perf_counter() - started, 2)
     container = Container(child("storm", env, work))
-    cores = _separate(container.process.pid) if PIN_WRITER else None
+    cores = _separate(container.process.pid, writer_side) if writer_side is not None else None
     try:
         container.wait_ready()
         time.sleep(10)  # requests without a publish: the latency to compare with
@@ -401,21 +402,16 @@ def publishes(size: int, templates: Sequence[Template], env: dict[str, str], wor
             time.sleep(3)
     finally:
         container.stop()
-        if cores:
-            os.sched_setaffinity(0, cores)
-            if MOTO_PID:
-                os.sched_setaffinity(MOTO_PID, cores)
+        if cores and writer_side is not None:
+            for pid in (0, writer_side):
+                os.sched_setaffinity(pid, cores)
     if cores:
         out["writer_cores"] = "separate"
     return out
 
 
-PIN_WRITER = True  # --shared-cores turns it off
-MOTO_PID: int | None = None
-
-
-def _separate(container: int) -> set[int] | None:
-    """The writer (this process) and moto on the first core, the query container on the others: in a deployment
+def _separate(container: int, beside: int) -> set[int] | None:
+    """The writer (this process) and `beside` (moto) on the first core, the query container on the others: in a deployment
     they are separate Lambda functions, and on two shared cores the writer's ingest and upload take CPU from the
     container's requests that no container could win back. Returns the cores to restore; None on one core."""
     cores = os.sched_getaffinity(0)
@@ -423,9 +419,8 @@ def _separate(container: int) -> set[int] | None:
         return None
     first = min(cores)
     os.sched_setaffinity(container, cores - {first})
-    os.sched_setaffinity(0, {first})
-    if MOTO_PID:
-        os.sched_setaffinity(MOTO_PID, {first})
+    for pid in (0, beside):
+        os.sched_setaffinity(pid, {first})
     return cores
 
 

@@ -575,9 +575,10 @@ def _stale_rows(previous: Mapping[str, Mapping[str, Any]], versions: Mapping[str
     chunks: list[str] = []
     sentences: list[str] = []
     for article_id, meta in previous.items():
-        prefix = f"{article_id}:{str(meta.get('version', ''))[:SHORT]}"
-        if prefix == f"{article_id}:{versions[article_id][:SHORT]}":
+        old = str(meta.get("version", ""))[:SHORT]
+        if old == versions[article_id][:SHORT]:
             continue
+        prefix = f"{article_id}:{old}"
         chunks.extend(f"{prefix}:c{n}" for n in range(int(meta.get("chunks", 0))))
         sentences.extend(f"{prefix}:s{n}" for n in range(int(meta.get("sentences", 0))))
     return chunks, sentences

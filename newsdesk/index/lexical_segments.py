@@ -71,7 +71,7 @@ class SegmentedLexical:
                 self.hits.extend(lexical.hits)
                 self.meta.extend(lexical.meta)
                 continue
-            keep = np.fromiter((h.article_id not in hidden for h in lexical.hits), bool, lexical.size)
+            keep = np.fromiter((a not in hidden for a in lexical.article_ids), bool, lexical.size)
             self._parts.append(_Part(lexical, keep))
             rows = np.flatnonzero(keep).tolist()
             self.hits.extend(lexical.hits[i] for i in rows)
