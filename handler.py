@@ -32,7 +32,7 @@ def ingest_s3(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @observability.observed_ingest(lambda: s3_ingest_from_env()[0].blobs)
 def _ingest_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from newsdesk.index.s3_events import handle_delivery
+    from newsdesk.snapshots.s3_events import handle_delivery
 
     writer, read = s3_ingest_from_env()
     return handle_delivery(event, writer, read)

@@ -131,8 +131,8 @@ def main() -> None:
         import boto3
 
         from newsdesk.app import index_blobs
-        from newsdesk.index.snapshots import publish
         from newsdesk.settings import Settings
+        from newsdesk.snapshots.snapshots import publish
 
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="bench-index")
         manifest = publish(index_blobs(Settings.from_env({}, index_bucket="bench-index", s3_endpoint_url=endpoint)), store)

@@ -265,7 +265,7 @@ def blobs_for(bucket: str, endpoint: str) -> Any:
 def seed(folder: Path, bucket: str, endpoint: str) -> dict[str, Any]:
     import boto3
 
-    from newsdesk.index.snapshots import publish
+    from newsdesk.snapshots.snapshots import publish
 
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     started = time.perf_counter()
@@ -360,8 +360,8 @@ def publishes(size: int, templates: Sequence[Template], env: dict[str, str], wor
     `_separate`); None: everything shares every core."""
     from newsdesk.adapters.hash_embedder import HashEmbedder
     from newsdesk.app import build_snapshot_writer
-    from newsdesk.index.s3_events import ObjectChange
     from newsdesk.settings import Settings
+    from newsdesk.snapshots.s3_events import ObjectChange
 
     settings = Settings.from_env({}, index_bucket=bucket, s3_endpoint_url=endpoint, embedder="hash",
                                  snapshot_dir=work / f"writer-{size}")
@@ -426,7 +426,7 @@ def _separate(container: int, beside: int) -> set[int] | None:
 
 def note_commits() -> dict[str, float]:
     """When each manifest the writer commits becomes the latest (the writer may compact after it, in the same call)."""
-    from newsdesk.index import snapshot_writer
+    from newsdesk.snapshots import snapshot_writer
 
     times: dict[str, float] = {}
     real = snapshot_writer.commit

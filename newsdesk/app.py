@@ -20,9 +20,9 @@ from newsdesk.settings import Settings
 
 if TYPE_CHECKING:
     from newsdesk.adapters.slack_app import SlackEntry
-    from newsdesk.index.s3_events import ReadObject
-    from newsdesk.index.snapshot_writer import SnapshotWriter
-    from newsdesk.index.snapshots import Blobs
+    from newsdesk.snapshots.s3_events import ReadObject
+    from newsdesk.snapshots.snapshot_writer import SnapshotWriter
+    from newsdesk.snapshots.snapshots import Blobs
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -188,7 +188,7 @@ def open_snapshot(path: Path) -> tuple[VectorStore, Callable[[], None]]:
 
 def build_snapshot_store(settings: Settings, blobs: Blobs | None = None) -> VectorStore:
     """A read-only store over the latest S3 snapshot."""
-    from newsdesk.index.snapshot_store import SnapshotStore
+    from newsdesk.snapshots.snapshot_store import SnapshotStore
 
     return SnapshotStore(blobs or index_blobs(settings), snapshot_root(settings), open_snapshot,
                          settings.manifest_check_seconds)
@@ -213,8 +213,8 @@ def build_snapshot_writer(settings: Settings, embedder: Embedder | None = None) 
     """The S3 index writer: a delta segment per batch, compaction by the settings (`newsdesk compact` too).
     The embedder is built on first use: compaction copies vectors and never needs one."""
     from newsdesk.adapters.chroma_merge import merge_folders
-    from newsdesk.index.compaction import CompactionPolicy
-    from newsdesk.index.snapshot_writer import SnapshotWriter, WriterParts
+    from newsdesk.snapshots.compaction import CompactionPolicy
+    from newsdesk.snapshots.snapshot_writer import SnapshotWriter, WriterParts
 
     built: list[Embedder] = [embedder] if embedder is not None else []
 

@@ -382,8 +382,8 @@ def publish(store: Path | None, bucket: str | None, as_json: bool) -> None:
       newsdesk publish --store ./index --bucket my-newsdesk-index
     """
     from newsdesk.app import hold_for_reading, index_blobs
-    from newsdesk.index.snapshots import publish as publish_snapshot
-    from newsdesk.index.snapshots import read_latest
+    from newsdesk.snapshots.snapshots import publish as publish_snapshot
+    from newsdesk.snapshots.snapshots import read_latest
 
     try:
         settings = Settings.from_env(store=store, index_bucket=bucket)

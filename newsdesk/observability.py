@@ -15,9 +15,9 @@ from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 from newsdesk.errors import ConfigError
-from newsdesk.index.snapshots import Blobs, read_manifest
 from newsdesk.models import Answer
 from newsdesk.settings import Settings
+from newsdesk.snapshots.snapshots import Blobs, read_manifest
 
 NAMESPACE = "Newsdesk"
 LOGGER = "newsdesk"  # every module logs under newsdesk.*, so one handler formats them all

@@ -94,7 +94,7 @@ def seed_bucket(url: str, local: Path, bucket: str) -> None:
     import boto3
 
     from newsdesk.adapters.s3_snapshot import S3Blobs
-    from newsdesk.index.snapshots import publish, read_latest
+    from newsdesk.snapshots.snapshots import publish, read_latest
 
     boto3.client("s3", endpoint_url=url, region_name="us-east-1").create_bucket(Bucket=bucket)
     blobs = S3Blobs(boto3.client("s3", endpoint_url=url, region_name="us-east-1"), bucket)

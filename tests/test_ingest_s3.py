@@ -21,10 +21,10 @@ import handler
 from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
 from newsdesk.app import build_service, s3_ingest_from_env
 from newsdesk.errors import PublishConflict
-from newsdesk.index import snapshot_writer
-from newsdesk.index import snapshots as snapshot
-from newsdesk.index.s3_events import article_id_for_key, handle_delivery, parse_s3_event
 from newsdesk.settings import Settings
+from newsdesk.snapshots import snapshot_writer
+from newsdesk.snapshots import snapshots as snapshot
+from newsdesk.snapshots.s3_events import article_id_for_key, handle_delivery, parse_s3_event
 from tests.conftest import EXAMPLES, ROOT
 from tests.moto_fixtures import FAKE_AWS
 
@@ -199,7 +199,7 @@ def test_bad_object_is_logged_and_skipped(buckets: Any, caplog: pytest.LogCaptur
 
 
 def test_single_article_ids_come_from_the_key() -> None:
-    from newsdesk.index.s3_events import load_object
+    from newsdesk.snapshots.s3_events import load_object
 
     [plain] = load_object("articles/a.txt", b"Plain text without front matter. Second sentence.")
     assert plain.id == article_id_for_key("articles/a.txt")  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("newsdesk.errors", "newsdesk.models", "newsdesk.settings", "newsdesk.ports"),
     ("newsdesk.ingest",),
     ("newsdesk.index",),
+    ("newsdesk.snapshots",),
     ("newsdesk.answer",),
     ("newsdesk.service",),
     ("newsdesk.api", "newsdesk.eval.score", "newsdesk.observability"),
@@ -81,6 +82,16 @@ def test_lower_layers_never_import_higher_ones() -> None:
     assert broken == []
 
 
+def test_answer_and_snapshots_never_import_each_other() -> None:
+    """Both stand on the index; answering never depends on how snapshots are published, nor the reverse."""
+    def package(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    crossed = [f"{a} imports {b}" for a, targets in graph().items() for b in targets
+               if {package(a), package(b)} == {"newsdesk.answer", "newsdesk.snapshots"}]
+    assert crossed == []
+
+
 def test_no_import_loops() -> None:
     edges = graph()
     loops: list[list[str]] = []
@@ -114,7 +125,7 @@ def test_only_adapters_import_sdks() -> None:
 
 @pytest.mark.parametrize("module", ["handler", "newsdesk.api.http", "newsdesk.service", "newsdesk.app",
                                     "newsdesk.adapters.onnx_embedder", "newsdesk.adapters.chroma_store",
-                                    "newsdesk.adapters.s3_snapshot", "newsdesk.index.snapshot_store"])
+                                    "newsdesk.adapters.s3_snapshot", "newsdesk.snapshots.snapshot_store"])
 def test_the_chat_path_imports_no_heavy_library(module: str) -> None:
     """With the ONNX embedder (the Lambda image's), the chat path never loads torch, transformers or LangChain."""
     code = (f"import sys, {module}; "

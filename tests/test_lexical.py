@@ -139,7 +139,7 @@ def test_segments_score_each_term_with_the_idf_of_all_of_them() -> None:
 
     import numpy as np
 
-    from newsdesk.index.lexical_segments import SegmentedLexical
+    from newsdesk.snapshots.lexical_segments import SegmentedLexical
 
     rng = random.Random(11)
     words = [f"w{i}" for i in range(60)]

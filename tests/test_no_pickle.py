@@ -115,7 +115,7 @@ def test_a_snapshot_crafted_by_a_bucket_writer_runs_no_pickle(built: Path, tmp_p
     import boto3
 
     from newsdesk.app import index_blobs
-    from newsdesk.index.snapshots import publish, read_latest
+    from newsdesk.snapshots.snapshots import publish, read_latest
 
     boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1").create_bucket(Bucket="crafted")
     folder, marker = tmp_path / "index", tmp_path / "marker"

@@ -18,9 +18,9 @@ import pytest
 
 from newsdesk import observability
 from newsdesk.api.http import handle_chat
-from newsdesk.index.snapshots import MANIFEST_KEY, Manifest
 from newsdesk.service import Service
 from newsdesk.settings import Settings
+from newsdesk.snapshots.snapshots import MANIFEST_KEY, Manifest
 from tests.conftest import EVENTS, EXAMPLES, ROOT
 
 QUESTION = "How many homes lost power in the storm?"

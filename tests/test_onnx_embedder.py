@@ -18,9 +18,9 @@ from newsdesk.adapters.onnx_embedder import OnnxEmbedder
 from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
 from newsdesk.app import build_service, index_blobs
 from newsdesk.errors import ConfigError
-from newsdesk.index.snapshots import publish
 from newsdesk.models import Article
 from newsdesk.settings import Settings
+from newsdesk.snapshots.snapshots import publish
 from tests.conftest import EXAMPLES, ROOT
 from tests.moto_fixtures import FAKE_AWS
 

@@ -18,7 +18,9 @@ from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
 from newsdesk.app import build_service
 from newsdesk.cli import cli
 from newsdesk.errors import PublishConflict, SnapshotRefused, StoreUnavailable
-from newsdesk.index.snapshots import (
+from newsdesk.models import Article, Query
+from newsdesk.settings import Settings
+from newsdesk.snapshots.snapshots import (
     MANIFEST_KEY,
     OBJECTS_PREFIX,
     Manifest,
@@ -28,8 +30,6 @@ from newsdesk.index.snapshots import (
     read_latest,
     read_manifest,
 )
-from newsdesk.models import Article, Query
-from newsdesk.settings import Settings
 from tests.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("aws_env")]
@@ -255,7 +255,7 @@ def test_a_version_changed_after_publish_is_refused_and_the_reader_keeps_its_own
     key = next(OBJECTS_PREFIX + f.sha256 for f in latest.files if f.sha256 not in shared)  # only the second has it
     tamper(blobs, key)
 
-    caplog.set_level(logging.INFO, logger="newsdesk.index")
+    caplog.set_level(logging.INFO, logger="newsdesk.snapshots")
     assert not store.refresh(force=True)
     assert store.manifest.version == first and service.stats().articles == 1
     assert any(r.levelno == logging.ERROR and key in r.getMessage() for r in caplog.records)
@@ -277,7 +277,7 @@ def test_a_version_changed_after_publish_is_refused_and_the_reader_keeps_its_own
 
 def test_the_writer_refuses_a_version_changed_after_publish(tmp_path: Path, moto_url: str, bucket: str) -> None:
     from newsdesk.app import build_snapshot_writer
-    from newsdesk.index.s3_events import ObjectChange
+    from newsdesk.snapshots.s3_events import ObjectChange
 
     local_index(tmp_path / "local", [str(EXAMPLES)])
     published = publish_cli(tmp_path / "local", moto_url, bucket)["version"]

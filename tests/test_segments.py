@@ -23,12 +23,12 @@ from newsdesk.adapters.s3_snapshot import S3Blobs, s3_client
 from newsdesk.app import build_service, build_snapshot_store, build_snapshot_writer
 from newsdesk.cli import cli
 from newsdesk.errors import StoreUnavailable
-from newsdesk.index import segment_files
-from newsdesk.index.compaction import CompactionPolicy
-from newsdesk.index.s3_events import ObjectChange
-from newsdesk.index.snapshots import MANIFEST_KEY, OBJECTS_PREFIX, Manifest, Segment, read_manifest
 from newsdesk.models import Query
 from newsdesk.settings import Settings
+from newsdesk.snapshots import segment_files
+from newsdesk.snapshots.compaction import CompactionPolicy
+from newsdesk.snapshots.s3_events import ObjectChange
+from newsdesk.snapshots.snapshots import MANIFEST_KEY, OBJECTS_PREFIX, Manifest, Segment, read_manifest
 from tests.conftest import EXAMPLES, ROOT
 from tests.moto_fixtures import FAKE_AWS
 
@@ -177,7 +177,7 @@ def test_a_new_version_loads_only_the_lexical_index_of_the_segment_it_lacks(
     real = LexicalIndex.load
     monkeypatch.setattr(LexicalIndex, "load",
                         staticmethod(lambda folder, revision: loaded.append(folder) or real(folder, revision)))
-    from newsdesk.index.segments import SegmentedStore
+    from newsdesk.snapshots.segments import SegmentedStore
 
     warmed: list[set[str]] = []
     real_warm = SegmentedStore.warm
@@ -312,7 +312,7 @@ def test_a_missing_or_corrupt_object_keeps_the_version_in_use(tmp_path: Path, mo
     missing = OBJECTS_PREFIX + next(f.sha256 for f in latest(moto_url, index).segments[-1].files
                                     if f.path == "chroma.sqlite3")
     blobs.delete_keys([missing])
-    caplog.set_level(logging.INFO, logger="newsdesk.index")
+    caplog.set_level(logging.INFO, logger="newsdesk.snapshots")
     assert not store.refresh(force=True) and store.manifest.version == first
     assert any(r.levelno == logging.WARNING and missing in r.getMessage() for r in caplog.records)
     assert any("9,500 homes" in s for s in cited(service))
@@ -343,7 +343,7 @@ def test_a_disk_too_small_for_a_version_is_a_clear_error(tmp_path: Path, moto_ur
         total, used, free = 10**9, 10**9 - 4096, 4096
 
     monkeypatch.setattr(segment_files.shutil, "disk_usage", lambda path: Usage)
-    caplog.set_level(logging.INFO, logger="newsdesk.index")
+    caplog.set_level(logging.INFO, logger="newsdesk.snapshots")
     assert not store.refresh(force=True)  # the container keeps the version it has
     [line] = [r.getMessage() for r in caplog.records if "not loaded" in r.getMessage()]
     assert f"needs {needed:,} bytes" in line and "only 4,096 bytes" in line and "EphemeralStorage" in line
@@ -357,8 +357,8 @@ KILLED_WRITER = """
 import os, signal, sys
 from newsdesk.adapters import s3_snapshot
 from newsdesk.app import build_snapshot_writer
-from newsdesk.index.s3_events import ObjectChange
-from newsdesk.index.snapshots import MANIFEST_KEY
+from newsdesk.snapshots.s3_events import ObjectChange
+from newsdesk.snapshots.snapshots import MANIFEST_KEY
 from newsdesk.settings import Settings
 
 point, uploads = sys.argv[1], [0]

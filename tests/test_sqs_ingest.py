@@ -17,11 +17,11 @@ from cfnlint.decode import decode
 
 import handler
 from newsdesk.app import build_service, s3_ingest_from_env
-from newsdesk.index.compaction import CompactionPolicy
-from newsdesk.index.s3_events import ObjectChange, ReadObject, handle_delivery
-from newsdesk.index.snapshots import Segment
 from newsdesk.models import Query
 from newsdesk.settings import DEFAULTS, Settings
+from newsdesk.snapshots.compaction import CompactionPolicy
+from newsdesk.snapshots.s3_events import ObjectChange, ReadObject, handle_delivery
+from newsdesk.snapshots.snapshots import Segment
 from tests.conftest import ROOT
 
 QUESTION = "What did the councillors in district 7 approve?"

@@ -297,8 +297,8 @@ def test_alarms_on_our_metrics_watch_what_the_functions_emit(template: dict[str,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """The snapshot-age and server-error alarms name the namespace, metric and dimensions of real EMF lines."""
     from newsdesk import observability
-    from newsdesk.index.snapshots import Manifest
     from newsdesk.settings import Settings
+    from newsdesk.snapshots.snapshots import Manifest
 
     class Latest:
         where = "memory://"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from newsdesk.index.catalog import Catalog
 from newsdesk.index.derived import DerivedData
-from newsdesk.index.snapshots import Segment
 from newsdesk.ports import VectorStore
 from newsdesk.settings import DEFAULTS, Settings
+from newsdesk.snapshots.catalog import Catalog
+from newsdesk.snapshots.snapshots import Segment
 
 TIER = 4  # deltas whose article counts share a power of four form a tier; a full tier becomes one delta
 PARTS_BATCH = 2000  # articles per part written while merging (bounds the memory a compaction holds)

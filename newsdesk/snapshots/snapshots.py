@@ -229,7 +229,7 @@ def publish(blobs: Blobs, folder: Path, after: Latest | None = None, uploaded: U
     """
     if not folder.is_dir() or not any(folder.iterdir()):
         raise StoreUnavailable(f"no index at {folder}: run `newsdesk ingest ... --store {folder}` first")
-    from newsdesk.index.catalog import catalog_of  # the writer's bookkeeping, when the folder's derived data has it
+    from newsdesk.snapshots.catalog import catalog_of  # the writer's bookkeeping, when the folder's derived data has it
 
     sent = uploaded if uploaded is not None else Uploaded.listing(blobs)
     catalog = catalog_of(folder)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from newsdesk.errors import SnapshotRefused, StoreUnavailable
 from newsdesk.index.lexical import Lexical, LexicalIndex
-from newsdesk.index.segment_files import SegmentFolders
-from newsdesk.index.segments import Part, SegmentedStore
-from newsdesk.index.snapshots import MANIFEST_KEY, Blobs, Manifest, read_manifest, timed
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 from newsdesk.ports import VectorStore
+from newsdesk.snapshots.segment_files import SegmentFolders
+from newsdesk.snapshots.segments import Part, SegmentedStore
+from newsdesk.snapshots.snapshots import MANIFEST_KEY, Blobs, Manifest, read_manifest, timed
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ def catalog_of(folder: Path) -> Catalog | None:
     needed); None when that is missing or stale (the writer then reads the segment itself)."""
     from newsdesk.index.lexical import LexicalIndex
     from newsdesk.index.lock import read_revision
-    from newsdesk.index.s3_events import SOURCES_FILE
+    from newsdesk.snapshots.s3_events import SOURCES_FILE
 
     revision = read_revision(folder)
     lexical = LexicalIndex.load(folder, revision) if revision else None

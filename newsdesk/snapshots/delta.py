@@ -7,10 +7,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsdesk.index.catalog import Catalog
-from newsdesk.index.snapshots import Segment
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 from newsdesk.ports import VectorStore
+from newsdesk.snapshots.catalog import Catalog
+from newsdesk.snapshots.snapshots import Segment
 
 
 @dataclass

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from newsdesk.errors import StoreUnavailable
-from newsdesk.index.catalog import Catalog
-from newsdesk.index.snapshots import (
+from newsdesk.snapshots.catalog import Catalog
+from newsdesk.snapshots.snapshots import (
     Blobs,
     Manifest,
     Segment,

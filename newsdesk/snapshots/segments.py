@@ -17,10 +17,10 @@ import numpy as np
 
 from newsdesk.errors import StoreUnavailable
 from newsdesk.index.lexical import Lexical, LexicalIndex
-from newsdesk.index.lexical_segments import SegmentedLexical
 from newsdesk.index.sentence_vectors import SentenceVectors
 from newsdesk.models import Article, Filters, Hit, IndexedArticle, Matrix, StoredSentence, StoreStats
 from newsdesk.ports import VectorStore
+from newsdesk.snapshots.lexical_segments import SegmentedLexical
 
 log = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsdesk-segments")

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from newsdesk.errors import PublishConflict
-from newsdesk.index.catalog import Catalog
-from newsdesk.index.compaction import CompactionPolicy, MergeFolders, OpenStore, merge_segments
-from newsdesk.index.delta import DeltaStore, Live
-from newsdesk.index.s3_events import SOURCES_FILE, Indexer, ObjectChange, ReadObject, SourceMap, apply_changes
-from newsdesk.index.segment_files import SegmentFolders
-from newsdesk.index.snapshots import (
+from newsdesk.ports import VectorStore
+from newsdesk.snapshots.catalog import Catalog
+from newsdesk.snapshots.compaction import CompactionPolicy, MergeFolders, OpenStore, merge_segments
+from newsdesk.snapshots.delta import DeltaStore, Live
+from newsdesk.snapshots.s3_events import SOURCES_FILE, Indexer, ObjectChange, ReadObject, SourceMap, apply_changes
+from newsdesk.snapshots.segment_files import SegmentFolders
+from newsdesk.snapshots.snapshots import (
     Blobs,
     Latest,
     Manifest,
@@ -31,7 +32,6 @@ from newsdesk.index.snapshots import (
     upload_segment,
     with_hidden,
 )
-from newsdesk.ports import VectorStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
