@@ -57,7 +57,7 @@ def collect(service, dataset: Path, limit: int | None, answerable: bool | None =
     lexical = service.lexical_index()
     rows, labels, stories = [], [], []
     for q in read_questions(dataset / "questions.jsonl", limit):
-        ev = service.find_evidence(Query(q.question))
+        ev = service.pipeline.evidence(Query(q.question))
         found = support(question_terms(ev.question, lexical), ev.scored, next(iter(ev.articles), None))
         rows.append(found.signals or (0.0,) * len(SIGNALS))
         labels.append(q.answerable if answerable is None else answerable)

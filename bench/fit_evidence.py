@@ -79,7 +79,7 @@ def collect(service, dataset: Path, limit: int | None) -> Candidates:  # type: i
         golds = [g for g in (gold_form(a) for a in q.answers) if g]
         if not q.answerable or not golds or all(g in YES_NO for g in golds):
             continue
-        ev = service.find_evidence(Query(q.question))
+        ev = service.pipeline.evidence(Query(q.question))
         ranks = {a: i for i, a in enumerate(ev.articles)}
         stored = sorted((s.stored for s in ev.scored), key=lambda s: (ranks[s.sentence.article_id], s.sentence.index))
         vector = service.embedder.embed([ev.question])[0]

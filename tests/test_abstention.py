@@ -83,7 +83,7 @@ def test_support_reads_coverage_from_the_top_article_only_and_is_cheap() -> None
 
 def test_the_service_abstains_on_a_low_score_unless_one_sentence_is_similar_enough() -> None:
     service = Service(HashEmbedder(), MemoryStore(), AnswerConfig(abstain_threshold=0.5, similar_enough=0.9))
-    assert not service._supported(Support(0.3, 0.4))
-    assert service._supported(Support(0.3, 0.5))
-    assert service._supported(Support(0.95, 0.1))
+    assert not service.config.supports(Support(0.3, 0.4))
+    assert service.config.supports(Support(0.3, 0.5))
+    assert service.config.supports(Support(0.95, 0.1))
 

@@ -39,8 +39,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
 @pytest.fixture
 def service(loaded_fake_service: Service, fake: FakeBedrock) -> Service:
     generator = BedrockGenerator(MODEL_ID, "us-east-1", fake.url, timeout_seconds=0.5, max_attempts=1)
-    loaded_fake_service.generators = {"bedrock": generator}
-    loaded_fake_service.default_answerer = "bedrock"
+    loaded_fake_service.pipeline.generators = {"bedrock": generator}
+    loaded_fake_service.pipeline.default_answerer = "bedrock"
     return loaded_fake_service
 
 
@@ -134,7 +134,7 @@ def test_failures_fall_back_to_the_extractive_answer(service: Service, fake: Fak
 
 
 def test_throttling_is_retried_before_falling_back(loaded_fake_service: Service, fake: FakeBedrock) -> None:
-    loaded_fake_service.generators = {"bedrock": BedrockGenerator(MODEL_ID, "us-east-1", fake.url, 1.0, max_attempts=2)}
+    loaded_fake_service.pipeline.generators = {"bedrock": BedrockGenerator(MODEL_ID, "us-east-1", fake.url, 1.0, max_attempts=2)}
     fake.reply(Reply(status=429, error_type="ThrottlingException"))
     answer = loaded_fake_service.ask(Query(QUESTION, answerer="bedrock"))
     assert answer.fallback == "throttled" and len(fake.calls) == 2
@@ -153,7 +153,7 @@ def test_a_request_for_bedrock_is_400_when_the_deployment_does_not_allow_it(
         loaded_fake_service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
     aws_test_env(monkeypatch)
     settings = Settings(bedrock_model_id=MODEL_ID, allow_answerer_override=False)
-    loaded_fake_service.generators = build_generators(settings)
+    loaded_fake_service.pipeline.generators = build_generators(settings)
     event = {"rawPath": "/chat", "requestContext": {"http": {"method": "POST"}},
              "body": json.dumps({"question": QUESTION, "answerer": "bedrock"})}
     response = handle_chat(event, lambda: loaded_fake_service)
@@ -163,7 +163,7 @@ def test_a_request_for_bedrock_is_400_when_the_deployment_does_not_allow_it(
 
 
 def test_the_langchain_retriever_returns_documents_with_citation_metadata(loaded_fake_service: Service) -> None:
-    retriever = NewsdeskRetriever.over_service(loaded_fake_service, k=3)
+    retriever = NewsdeskRetriever.over_pipeline(loaded_fake_service.pipeline, k=3)
     documents = retriever.invoke(QUESTION)
     assert documents and {"article_id", "url", "title", "outlet", "published_at", "start", "end", "score"} <= set(
         documents[0].metadata)
@@ -192,7 +192,7 @@ def test_a_langchain_user_builds_a_chain_on_the_retriever(loaded_fake_service: S
         shown.append(prompt_value.to_string())
         return AIMessage(content="9,500 homes [S1].")
 
-    retriever = NewsdeskRetriever.over_service(loaded_fake_service, k=2)
+    retriever = NewsdeskRetriever.over_pipeline(loaded_fake_service.pipeline, k=2)
     chain = {"context": retriever | numbered, "question": RunnablePassthrough()} | prompt | model | StrOutputParser()
     assert chain.invoke(QUESTION) == "9,500 homes [S1]."
     [rendered] = shown
@@ -203,7 +203,7 @@ def test_a_langchain_user_builds_a_chain_on_the_retriever(loaded_fake_service: S
 def test_the_answer_chain_runs_on_langchains_bedrock_model(loaded_fake_service: Service, fake: FakeBedrock) -> None:
     """build_answer_chain with ChatBedrockConverse: the Newsdesk prompt and sources, Converse on the wire."""
     langchain_aws = pytest.importorskip("langchain_aws")
-    retriever = NewsdeskRetriever.over_service(loaded_fake_service, k=3)
+    retriever = NewsdeskRetriever.over_pipeline(loaded_fake_service.pipeline, k=3)
     fake.reply(lambda call: Reply(text=f"Power was cut [{call.label_of('9,500 homes')}]."))
     llm = langchain_aws.ChatBedrockConverse(model=MODEL_ID, region_name="us-east-1", base_url=fake.url,
                                             temperature=0.0, max_tokens=200, disable_streaming=True)

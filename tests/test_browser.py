@@ -299,8 +299,8 @@ def test_a_bedrock_answer_shows_what_was_verified_and_never_a_dropped_citation(
     aws_test_env(monkeypatch)
     with running() as fake:
         fake.reply(script)
-        loaded_fake_service.generators = {"bedrock": BedrockGenerator(MODEL_ID, "us-east-1", fake.url, 5.0, 1)}
-        loaded_fake_service.default_answerer = "bedrock"
+        loaded_fake_service.pipeline.generators = {"bedrock": BedrockGenerator(MODEL_ID, "us-east-1", fake.url, 5.0, 1)}
+        loaded_fake_service.pipeline.default_answerer = "bedrock"
         httpd = make_server("127.0.0.1", 0, lambda event, context: handle_chat(event, lambda: loaded_fake_service))
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()

@@ -162,7 +162,7 @@ def test_a_generated_answer_carries_the_claims_of_its_verified_citations(fake_se
     from newsdesk.models import Query
 
     assert fake_service.ingest(load_paths([str(STORM)])).failed == 0
-    fake_service.generators = {"bedrock": ConflictWriter()}
+    fake_service.pipeline.generators = {"bedrock": ConflictWriter()}
     answer = fake_service.ask(Query("How many people died in Storm Hadley?", answerer="bedrock"))
     assert answer.answerer == "bedrock" and answer.conflict and not answer.abstained
     assert [c.n for c in answer.citations] == [1, 2] and "[1][2]" in answer.text  # the prose keeps its numbers

@@ -153,8 +153,8 @@ def bedrock_port(monkeypatch: pytest.MonkeyPatch) -> int:
 def generative(loaded_fake_service: Service, bedrock_port: int) -> Service:
     generator = BedrockGenerator(MODEL_ID, "us-east-1", f"http://127.0.0.1:{bedrock_port}", timeout_seconds=0.5,
                                  max_attempts=1)
-    loaded_fake_service.generators = {"bedrock": generator}
-    loaded_fake_service.default_answerer = "bedrock"
+    loaded_fake_service.pipeline.generators = {"bedrock": generator}
+    loaded_fake_service.pipeline.default_answerer = "bedrock"
     return loaded_fake_service
 
 

@@ -38,7 +38,7 @@ class ScriptedGenerator:
 
 def ask(service: Service, script: Callable[[dict[str, Citation]], str] | GeneratorError) -> tuple:
     generator = ScriptedGenerator(script)
-    service.generators = {"bedrock": generator}
+    service.pipeline.generators = {"bedrock": generator}
     return service.ask(Query(QUESTION, answerer="bedrock")), generator
 
 

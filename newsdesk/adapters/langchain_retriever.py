@@ -13,22 +13,23 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
 
 from newsdesk.answer.generative import label, number_sources, render_messages
+from newsdesk.answer.pipeline import QuestionPipeline
 from newsdesk.models import Citation, Filters, Query
-from newsdesk.service import Service
 
 
 class NewsdeskRetriever(BaseRetriever):
     """Verified evidence sentences as Documents whose metadata is enough to render a citation.
 
-    `search` maps a question to numbered sources; `over_service` searches a Newsdesk service.
+    `search` maps a question to numbered sources; `over_pipeline` searches a Newsdesk question pipeline
+    (`service.pipeline`).
     """
 
     search: Callable[[str], Sequence[Citation]]
 
     @classmethod
-    def over_service(cls, service: Service, k: int = 3, filters: Filters | None = None) -> NewsdeskRetriever:
+    def over_pipeline(cls, pipeline: QuestionPipeline, k: int = 3, filters: Filters | None = None) -> NewsdeskRetriever:
         def search(question: str) -> list[Citation]:
-            evidence = service.find_evidence(Query(question, k=k, filters=filters or Filters()))
+            evidence = pipeline.evidence(Query(question, k=k, filters=filters or Filters()))
             return number_sources(evidence, k)[0] if evidence.supported else []
 
         return cls(search=search)

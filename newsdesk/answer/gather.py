@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import Protocol
 
 import numpy as np
 
@@ -19,6 +18,7 @@ from newsdesk.answer.evidence import (
     score_sentences,
     support,
 )
+from newsdesk.answer.library import Found, Library
 from newsdesk.answer.sources import Part, Plan, split_parts
 from newsdesk.answer.timeline import DayRange, TimeAsk
 from newsdesk.index.lexical import Lexical, sentence_terms, terms
@@ -26,21 +26,10 @@ from newsdesk.models import Article, Filters, Matrix, Query, StoredSentence
 from newsdesk.ports import Embedder
 from newsdesk.settings import DEFAULTS, Settings
 
-Found = dict[str, tuple[Article, str]]  # article id -> (article, current version)
 # Evidence-score points a part's sentence gains when the whole question ranks its article in its top 10: of two
 # articles from a part's outlet and day, the one about the question's subject answers it (0.5 and 1.0 measure the
 # same on MultiHop-RAG dev, 2.0 costs inference questions).
 RANKED_ARTICLE_BONUS = 1.0
-
-
-class Library(Protocol):
-    """What gathering needs from the service: current articles for a search, their stored sentences, the embedder."""
-
-    embedder: Embedder
-
-    def current(self, text: str, vector: Matrix, filters: Filters, n: int) -> list[tuple[Article, str]]: ...
-
-    def sentences_of(self, found: Found) -> list[StoredSentence]: ...
 
 
 @dataclass
@@ -80,8 +69,8 @@ class Limits:
     gathering: GatherConfig = GatherConfig()
 
 
-def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, lexical: Lexical,
-           vector: Matrix, library: Library, supported: Callable[[Support], bool], limits: Limits) -> Evidence:
+def gather(evidence: Evidence, query: Query, plan: Plan, lexical: Lexical, vector: Matrix, embedder: Embedder,
+           library: Library, supported: Callable[[Support], bool], limits: Limits) -> Evidence:
     """Evidence widened to every source the question asks for, its sentences chosen, and support re-checked
     against what the question asks about (outlet names and words about reporting left out)."""
     if not (plan.mentions or plan.time.ordered or plan.ranges):
@@ -91,7 +80,7 @@ def gather(evidence: Evidence, query: Query, plan: Plan, asked: QuestionTerms, l
     parts = split_parts(query.question, plan, lambda text: len(terms(text))) if plan.mentions else []
     part_vectors: Matrix = np.zeros((0, 1), np.float32)
     if parts:
-        part_vectors = library.embedder.embed([p.content or p.text for p in parts])
+        part_vectors = embedder.embed([p.content or p.text for p in parts])
     # A question with one part is asked without the outlet it names (its vector is the part's).
     asked_vector = part_vectors[0] if len(parts) == 1 else vector
     gathering = limits.gathering

@@ -1,0 +1,60 @@
+"""The extractive answer: choose the best evidence sentences, cite them verbatim, note differing figures, compose."""
+
+from __future__ import annotations
+
+import time
+
+from newsdesk.answer.cite import make_citations
+from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
+from newsdesk.answer.conflicts import resolve
+from newsdesk.answer.evidence import Evidence
+from newsdesk.answer.gather import Gathered
+from newsdesk.models import Answer, Filters, Query
+
+
+def extractive_answer(query: Query, evidence: Evidence, repeat_cost: float) -> Answer:
+    """The best evidence sentences, quoted verbatim and verified at their offsets; an abstention when unsupported."""
+    timing = evidence.timing
+    if not evidence.supported:
+        timing["total"] = _ms(evidence.started)
+        return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, timing_ms=timing)
+    first = best_per_outlet(evidence.scored, evidence.outlets, evidence.articles)
+    chosen = evidence.picks if isinstance(evidence, Gathered) and evidence.picks else choose(
+        evidence.scored, max(query.k, len(first)), evidence.per_article, first, repeat_cost)
+    citations, dropped = make_citations(chosen, evidence.articles)
+    timing["total"] = _ms(evidence.started)
+    if not citations:
+        return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, dropped, timing)
+    citations, claims, note = resolve(citations)  # differing figures: said so, newest first
+    return Answer(evidence.question, compose(citations), False, tuple(citations), evidence.ranked_ids, dropped,
+                  timing, conflict=bool(claims), conflict_note=note, claims=claims)
+
+
+def no_match(query: Query, evidence: Evidence) -> Answer | None:
+    """The answer when the request's filters leave no article at all (an abstention would blame the question)."""
+    if evidence.ranked_ids or not _filtered(query.filters):
+        return None
+    evidence.timing["total"] = _ms(evidence.started)
+    return Answer(evidence.question, no_match_text(query.filters), True, (), timing_ms=evidence.timing)
+
+
+def _filtered(filters: Filters) -> bool:
+    return filters.outlet is not None or filters.published_after is not None or filters.published_before is not None
+
+
+def no_match_text(filters: Filters) -> str:
+    """Which filters matched nothing, and what to do."""
+    parts = [f"from outlet {filters.outlet!r}"] if filters.outlet else []
+    if filters.published_after is not None:
+        parts.append(f"published on or after {_day(filters.published_after)}")
+    if filters.published_before is not None:
+        parts.append(f"published on or before {_day(filters.published_before)}")
+    return f"No article matches the filters ({', '.join(parts)}): loosen or remove them."
+
+
+def _day(day: int) -> str:
+    return f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}"
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
