@@ -204,6 +204,28 @@ class ClaimGroup:
 
 
 @dataclass(frozen=True)
+class GroundingProblem:
+    """Why a generated statement was not shown: a stable code and the words that failed."""
+
+    reason: str  # "no_verified_source", "number_not_in_source", "name_not_in_source", "negation_added", ...
+    detail: str  # e.g. 'the figure "3,000" is not in the cited sentences'
+
+    def to_dict(self) -> dict[str, object]:
+        return {"reason": self.reason, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class DroppedStatement:
+    """A generated sentence removed before the answer was shown, with every reason found."""
+
+    statement: str
+    problems: tuple[GroundingProblem, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"statement": self.statement, "reasons": [p.to_dict() for p in self.problems]}
+
+
+@dataclass(frozen=True)
 class Answer:
     """What every front door shows a user."""
 
@@ -220,6 +242,7 @@ class Answer:
     conflict: bool = False  # cited articles give different figures for the same thing
     conflict_note: str | None = None  # says so, newest first, from the cited sentences and their metadata
     claims: tuple[ClaimGroup, ...] = ()
+    dropped_statements: tuple[DroppedStatement, ...] = ()  # each removed generated sentence and why
 
     def to_dict(self) -> dict[str, object]:
         """The answer as the JSON object the API returns."""
@@ -235,6 +258,8 @@ class Answer:
             body["fallback"] = self.fallback
         if self.unsupported:
             body["unsupported"] = list(self.unsupported)
+        if self.dropped_statements:
+            body["dropped_statements"] = [d.to_dict() for d in self.dropped_statements]
         if self.dropped_citations:
             body["dropped_citations"] = self.dropped_citations
         if self.conflict:

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from jsonschema import Draft202012Validator
 
 from newsdesk.adapters.bedrock import BedrockGenerator
 from newsdesk.adapters.langchain_retriever import NewsdeskRetriever, build_answer_chain
 from newsdesk.api.http import handle_chat
+from newsdesk.api.openapi import openapi_json
 from newsdesk.app import build_generators
 from newsdesk.cli import cli
-from newsdesk.models import Answer, Query
+from newsdesk.models import Answer, Article, Query
 from newsdesk.service import Service
 from newsdesk.settings import Settings
 from tests.bedrock_fake import MODEL_ID, Call, FakeBedrock, Reply, aws_test_env, running
@@ -27,6 +29,12 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.server
 
 QUESTION = "How many homes lost power in the storm?"
+ONE_LEFT_OUT = "(1 generated statement was left out because the sources do not support it.)"
+KURSK = Article(
+    "kursk-casualties",
+    "SEOUL - South Korea's National Intelligence Service said about 300 North Korean soldiers had died and about "
+    "2,700 were wounded fighting for Russia in the Kursk region. Pyongyang has not confirmed that its troops are in "
+    "Russia.", title="Spy agency counts North Korean losses", outlet="Harbour Times", published_at="2024-12-19")
 
 
 @pytest.fixture
@@ -85,9 +93,11 @@ def test_a_sentence_with_no_marker_is_not_presented_as_supported(service: Servic
     fake.reply(lambda call: Reply(text=f"Power was cut to 9,500 homes [{call.label_of('9,500 homes')}]. "
                                        "The outage was the worst in a decade."))
     answer = ask(service)
-    assert answer.text == "Power was cut to 9,500 homes. [1]"
+    assert answer.text == f"Power was cut to 9,500 homes. [1] {ONE_LEFT_OUT}"
     assert answer.unsupported == ("The outage was the worst in a decade.",)
     assert answer.to_dict()["unsupported"] == ["The outage was the worst in a decade."]
+    assert answer.to_dict()["dropped_statements"] == [{"statement": "The outage was the worst in a decade.", "reasons": [
+        {"reason": "no_verified_source", "detail": "it cites no source sentence that was given and verified"}]}]
 
 
 def test_a_marker_on_a_sentence_that_was_not_provided(service: Service, fake: FakeBedrock) -> None:
@@ -98,8 +108,38 @@ def test_a_marker_on_a_sentence_that_was_not_provided(service: Service, fake: Fa
 
     fake.reply(script)
     answer = ask(service)
-    assert answer.text == "Power was cut to 9,500 homes. [1]"
+    assert answer.text == f"Power was cut to 9,500 homes. [1] {ONE_LEFT_OUT}"
     assert answer.unsupported == ("Crews restored power within an hour.",) and answer.dropped_citations == 1
+
+
+def test_a_cited_sentence_with_a_wrong_figure_is_dropped_and_the_json_says_why(service: Service,
+                                                                                  fake: FakeBedrock) -> None:
+    """Issue 28: the marker is real but the figure is not the source's (300 died, about 2,700 were wounded)."""
+    assert service.ingest([KURSK]).failed == 0
+
+    def script(call: Call) -> Reply:
+        source = call.label_of("300 North Korean soldiers had died")
+        return Reply(text=f"South Korea's intelligence agency reported that 3,000 North Korean soldiers had died "
+                          f"[{source}]. About 2,700 were wounded, the agency said [{source}].")
+
+    fake.reply(script)
+    event = {"rawPath": "/chat", "requestContext": {"http": {"method": "POST"}, "requestId": "r1"},
+             "body": json.dumps({"question": "How many North Korean soldiers died fighting for Russia?"})}
+    response = handle_chat(event, lambda: service)
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 200 and body["answerer"] == "bedrock" and "fallback" not in body
+    assert body["answer"] == f"About 2,700 were wounded, the agency said. [1] {ONE_LEFT_OUT}"
+    assert "3,000" not in body["answer"]
+    [citation] = body["citations"]
+    assert citation["article_id"] == KURSK.id and "about 300 North Korean soldiers had died" in citation["sentence"]
+    wrong = "South Korea's intelligence agency reported that 3,000 North Korean soldiers had died."
+    assert body["unsupported"] == [wrong]
+    assert body["dropped_statements"] == [{"statement": wrong, "reasons": [
+        {"reason": "number_not_in_source", "detail": 'the figure "3,000" is not in the cited sentences'}]}]
+    document = openapi_json()  # the field is documented, and the body fits the document
+    assert "dropped_statements" in document["components"]["schemas"]["ChatResponse"]["properties"]
+    schema = document["paths"]["/chat"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert not list(Draft202012Validator({**schema, "components": document["components"]}).iter_errors(body))
 
 
 def test_only_fabricated_markers_fall_back_to_the_verified_quotes(service: Service, fake: FakeBedrock) -> None:
@@ -259,7 +299,8 @@ def test_the_cli_shows_removed_sentences_and_fallbacks(tmp_path: Path, fake: Fak
     fake.reply(lambda call: Reply(text=f"Power was cut to 9,500 homes [{call.label_of('9,500 homes')}]. It was historic."))
     shown = runner.invoke(cli, ["ask", "--answerer", "bedrock", QUESTION])
     assert shown.exit_code == 0, shown.output
-    assert shown.output.startswith("Power was cut to 9,500 homes. [1]\n  [1] Storm cuts power across the harbor district")
+    assert shown.output.startswith(f"Power was cut to 9,500 homes. [1] {ONE_LEFT_OUT}\n"
+                                   "  [1] Storm cuts power across the harbor district")
     assert "not supported by the sources, removed: It was historic." in shown.output
 
     fake.reply(Reply(status=403, error_type="AccessDeniedException"))

@@ -12,7 +12,7 @@ from newsdesk.api.slack_format import (
     earlier_questions,
     notice_blocks,
 )
-from newsdesk.models import Answer, Citation
+from newsdesk.models import Answer, Citation, DroppedStatement, GroundingProblem
 from tests.slack_fake import block_problem
 
 
@@ -44,6 +44,18 @@ def test_answer_then_each_citation_as_a_linked_quote() -> None:
         ">“Tuesday's storm cut power to 9,500 homes.”"
     )
     assert "2 sentence" not in all_text(blocks) and "1 sentence(s) quoted verbatim from 1 article(s)" in all_text(blocks)
+
+
+def test_a_dropped_statement_is_noted_but_never_shown() -> None:
+    """The note in the answer text reaches Slack; the statement itself, which its source contradicts, does not."""
+    wrong = "Power was cut to 95,000 homes."
+    dropped = DroppedStatement(wrong, (GroundingProblem("number_not_in_source", 'the figure "95,000" is not in the '
+                                                                              "cited sentences"),))
+    note = "(1 generated statement was left out because the sources do not support it.)"
+    reply = Answer("q", f"Crews worked overnight. [1] {note}", False, (cite(1, "Crews worked overnight."),),
+                   answerer="bedrock", unsupported=(wrong,), dropped_statements=(dropped,))
+    shown = all_text(answer_blocks(reply)) + answer_text(reply)
+    assert note in shown and "95,000" not in shown
 
 
 def test_abstention_is_plain_with_no_sources() -> None:

@@ -13,10 +13,11 @@ from newsdesk.answer.compose import ABSTAIN_TEXT, choose
 from newsdesk.answer.conflicts import conflict_note, find_conflicts
 from newsdesk.answer.evidence import Evidence
 from newsdesk.answer.gather import Gathered
+from newsdesk.answer.grounding import check
 from newsdesk.answer.prompts import load
 from newsdesk.errors import GenerationFailed, GeneratorError
 from newsdesk.ingest.sentences import split_sentences
-from newsdesk.models import Answer, Article, Citation, Query
+from newsdesk.models import Answer, Article, Citation, DroppedStatement, GroundingProblem, Query
 from newsdesk.ports import Generator
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,23 @@ AFTER_MARKERS = re.compile(r"\](?:[.!?][\"'”’)]*)?(?=\s+[^\s\[])")
 BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
+NO_SOURCE = GroundingProblem("no_verified_source", "it cites no source sentence that was given and verified")
+
+
 @dataclass(frozen=True)
 class Verified:
     """A reply after verification: supported sentences, what was removed, and why."""
 
     text: str
     citations: tuple[Citation, ...]
-    unsupported: tuple[str, ...]
+    removed: tuple[DroppedStatement, ...]  # sentences not shown: no verified source, or beyond what it cites
     dropped: int  # markers removed because they named no provided, verified sentence
     abstained: bool
+
+    @property
+    def unsupported(self) -> tuple[str, ...]:
+        """The removed sentences' text."""
+        return tuple(r.statement for r in self.removed)
 
 
 def number_sources(evidence: Evidence, k: int) -> tuple[list[Citation], int]:
@@ -87,12 +96,13 @@ def _quoted(text: str) -> str:
 
 
 def verify(reply: str, sources: Sequence[Citation], articles: dict[str, Article]) -> Verified:
-    """Parse the reply's markers and keep only sentences backed by a provided, verified source."""
+    """Parse the reply's markers and keep only sentences backed by a provided, verified source whose figures,
+    names and negations they keep (grounding.check)."""
     by_label = {label(s).casefold(): s for s in sources
                 if verified(articles.get(s.article_id), s.sentence, s.start, s.end)}
     cited: dict[str, Citation] = {}
     kept: list[str] = []
-    unsupported: list[str] = []
+    removed: list[DroppedStatement] = []
     dropped = 0
     saw_cannot_answer = False
     for sentence in split_reply(reply):
@@ -105,8 +115,9 @@ def verify(reply: str, sources: Sequence[Citation], articles: dict[str, Article]
             continue
         if not plain:
             continue
-        if not valid:
-            unsupported.append(plain)
+        problems = check(plain, [by_label[i] for i in valid]) if valid else (NO_SOURCE,)
+        if problems:
+            removed.append(DroppedStatement(plain, problems))
             continue
         numbers = []
         for i in valid:
@@ -114,7 +125,7 @@ def verify(reply: str, sources: Sequence[Citation], articles: dict[str, Article]
             numbers.append(source.n)
         kept.append(plain + " " + "".join(f"[{n}]" for n in numbers))
     abstained = not kept and saw_cannot_answer
-    return Verified(" ".join(kept), tuple(cited.values()), tuple(unsupported), dropped, abstained)
+    return Verified(" ".join(kept), tuple(cited.values()), tuple(removed), dropped, abstained)
 
 
 def split_reply(reply: str) -> list[str]:
@@ -165,23 +176,38 @@ def generate_answer(generator: Generator, query: Query, evidence: Evidence, extr
     evidence.timing["generate"] = (time.perf_counter() - started) * 1000.0
     checked = verify(draft.text, sources, evidence.articles)
     dropped = checked.dropped + unverifiable
+    ungrounded = sum(1 for r in checked.removed if r.problems != (NO_SOURCE,))
     log.info(
-        "generative answer answerer=%s sources=%d cited=%d dropped_markers=%d unsupported=%d abstained=%s "
-        "input_tokens=%d output_tokens=%d",
-        generator.name, len(sources), len(checked.citations), checked.dropped, len(checked.unsupported),
+        "generative answer answerer=%s sources=%d cited=%d dropped_markers=%d unsupported=%d ungrounded=%d "
+        "abstained=%s input_tokens=%d output_tokens=%d",
+        generator.name, len(sources), len(checked.citations), checked.dropped, len(checked.removed), ungrounded,
         checked.abstained, draft.input_tokens, draft.output_tokens,
     )
     if checked.abstained:
-        return _answer(evidence, ABSTAIN_TEXT, True, (), dropped, generator.name)
+        return _with_removed(_answer(evidence, ABSTAIN_TEXT, True, (), dropped, generator.name), checked)
     if not checked.citations:
         # Nothing the model wrote is backed by a source: show the verified quotes instead.
         fallback = extractive()
-        return replace(fallback, fallback="unsupported_reply", unsupported=checked.unsupported,
-                       dropped_citations=fallback.dropped_citations + dropped)
+        text = f"{fallback.text} {removed_note(len(checked.removed), quoted=True)}" if fallback.citations \
+            else fallback.text
+        return _with_removed(replace(fallback, text=text, fallback="unsupported_reply",
+                                     dropped_citations=fallback.dropped_citations + dropped), checked)
     groups = find_conflicts(list(checked.citations))  # the prose keeps its numbers; the claims use them
-    return replace(_answer(evidence, checked.text, False, checked.citations, dropped, generator.name),
-                   unsupported=checked.unsupported, conflict=bool(groups), conflict_note=conflict_note(groups),
-                   claims=groups)
+    text = f"{checked.text} {removed_note(len(checked.removed))}" if checked.removed else checked.text
+    answer = replace(_answer(evidence, text, False, checked.citations, dropped, generator.name),
+                     conflict=bool(groups), conflict_note=conflict_note(groups), claims=groups)
+    return _with_removed(answer, checked)
+
+
+def removed_note(count: int, quoted: bool = False) -> str:
+    """Tells the reader that generated statements were left out (the JSON lists them with reasons)."""
+    what = "1 generated statement was" if count == 1 else f"{count} generated statements were"
+    note = f"({what} left out because the sources do not support {'it' if count == 1 else 'them'}"
+    return note + ("; the answer quotes the sources instead.)" if quoted else ".)")
+
+
+def _with_removed(answer: Answer, checked: Verified) -> Answer:
+    return replace(answer, unsupported=checked.unsupported, dropped_statements=checked.removed)
 
 
 def _answer(evidence: Evidence, text: str, abstained: bool, citations: tuple[Citation, ...], dropped: int,

@@ -181,6 +181,22 @@ class ClaimGroup(BaseModel):
     claims: list[Claim]
 
 
+class GroundingProblem(BaseModel):
+    """One reason a generated statement was left out."""
+
+    reason: str = Field(examples=["number_not_in_source"], description=(
+        "no_verified_source, number_not_in_source, date_not_in_source, name_not_in_source, negation_added, "
+        "negation_dropped or unrelated_to_source."))
+    detail: str = Field(examples=['the figure "3,000" is not in the cited sentences'])
+
+
+class DroppedStatement(BaseModel):
+    """A generated sentence left out of the answer, with every reason found."""
+
+    statement: str
+    reasons: list[GroundingProblem]
+
+
 class ChatResponse(BaseModel):
     """An answer made of verified, cited sentences, or an abstention (`abstained`, no citations)."""
 
@@ -192,6 +208,9 @@ class ChatResponse(BaseModel):
     timing_ms: dict[str, float]
     fallback: str | None = Field(None, description="Why the requested answerer fell back to the extractive one.")
     unsupported: list[str] | None = Field(None, description="Generated sentences removed because no source supports them.")
+    dropped_statements: list[DroppedStatement] | None = Field(
+        None, description="The same sentences with why each was removed: no verified source, or a figure, name or "
+                          "negation its cited sentences do not give. The answer text says how many were left out.")
     dropped_citations: int | None = None
     conflict: bool | None = Field(None, description="The cited articles give different figures for the same thing.")
     conflict_note: str | None = Field(None, description="Says so in words, newest report first.")
