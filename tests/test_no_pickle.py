@@ -134,14 +134,20 @@ def test_a_snapshot_crafted_by_a_bucket_writer_runs_no_pickle(built: Path, tmp_p
 
 def test_chromas_own_pickle_file_is_decoded_as_data_only(built: Path, tmp_path: Path) -> None:
     """Chroma's HNSW segments may hold `index_metadata.pickle`; chromadb's Rust reader decodes it without running
-    anything (it fails on the payload's global reference). This keeps that true across chromadb upgrades."""
+    anything (it fails on the payload's global reference). This keeps that true across chromadb upgrades.
+
+    The command must fail, and fail there: an `ask` that stopped earlier for another reason would never read the
+    file (the marker would be absent for nothing), and one that succeeded would mean chromadb no longer reads it."""
     folder, marker = tmp_path / "index", tmp_path / "marker"
     shutil.copytree(built, folder)
     segments = [p for p in folder.iterdir() if p.is_dir() and (p / "header.bin").exists()]
     assert segments
     for segment in segments:
         (segment / "index_metadata.pickle").write_bytes(payload(marker))
-    CliRunner().invoke(cli, ["ask", QUESTION, "--store", str(folder)], env={"NEWSDESK_EMBEDDER": "hash"})
+    result = CliRunner().invoke(cli, ["ask", QUESTION, "--store", str(folder)], env={"NEWSDESK_EMBEDDER": "hash"})
+    assert result.exit_code == 1, result.output
+    refusal = f"{result.exception} {result.output}"
+    assert "deserializing pickle file" in refusal and "unresolved global reference" in refusal, refusal
     assert not marker.exists()
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -26,6 +27,15 @@ from tests.moto_fixtures import FAKE_AWS
 
 pytestmark = pytest.mark.model
 HEAVY = ("torch", "sentence_transformers", "transformers", "langchain_core", "trafilatura")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def aws_variables_restored() -> Iterator[None]:
+    """The fake AWS credentials these tests use must not outlive the module: later tests would run with them."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    yield
+    after = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    assert after == before, "a test here changed AWS_* variables without monkeypatch"
 
 
 @pytest.fixture(scope="session")
@@ -94,13 +104,13 @@ def test_missing_export_says_how_to_make_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.server
+@pytest.mark.usefixtures("aws_env")  # the fake credentials, for this test only
 def test_lambda_query_path_answers_from_s3_without_torch(onnx_dir: Path, moto_url: str, tmp_path: Path) -> None:
     """Index built with sentence-transformers, published to S3; a fresh process answers with ONNX only."""
     local = Settings.from_env({}, store=tmp_path / "index", embedder="sentence-transformers")
     service = build_service(local)
     assert service.ingest(load_paths([str(EXAMPLES)])).failed == 0
     service.store.client.close()  # type: ignore[attr-defined]
-    os.environ.update(FAKE_AWS)
     boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1").create_bucket(Bucket="onnx-index")
     publish(index_blobs(Settings.from_env({}, index_bucket="onnx-index", s3_endpoint_url=moto_url)), tmp_path / "index")
 
