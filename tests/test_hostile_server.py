@@ -111,6 +111,17 @@ def test_a_silent_client_is_closed_with_408(server: tuple[str, int]) -> None:
     assert status == 408
 
 
+@pytest.mark.parametrize("raw", [b"", b"POST /ch"], ids=["nothing", "half a request line"])
+def test_a_request_line_that_never_arrives_is_closed_with_408(server: tuple[str, int], raw: bytes,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # The 408 was once answered before http.server had set `requestline`: an AttributeError traceback in the
+    # server log and the connection dropped without a word.
+    status, error = json_error(exchange(server, raw, close_write=False))
+    assert status == 408 and error["code"] == "request_timeout"
+    logged = capsys.readouterr().err
+    assert "Traceback" not in logged and "AttributeError" not in logged, logged
+
+
 def test_hostile_json_through_the_socket(server: tuple[str, int]) -> None:
     for body in (b'{"question":"\\ud800"}', b"[" * 5000 + b"]" * 5000, b'{"question":"x","k":' + b"9" * 5000 + b"}",
                  '{"question":"\ud800"}'.encode("utf-8", "surrogatepass")):

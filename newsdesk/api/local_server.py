@@ -50,13 +50,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         self._replied = False
+        # What http.server sets only once a request line is parsed, and reads again when it replies (the 408 below
+        # can come before any line arrived): a reply must never depend on how far the request got.
+        self.requestline, self.request_version, self.command = "", self.default_request_version, ""
         try:
             self.raw_requestline = self.rfile.readline(MAX_REQUEST_BYTES + 1)
             if not self.raw_requestline:  # the client closed without a request: nobody to answer
                 self.close_connection = True
                 return
             if len(self.raw_requestline) > MAX_REQUEST_BYTES:
-                self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
                 self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "the request line is too long")
                 return
             if not self.parse_request():
