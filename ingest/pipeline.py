@@ -17,6 +17,10 @@ from newsdesk.models import Article, Chunk, IndexedArticle, Matrix, Sentence
 from newsdesk.ports import Embedder, VectorStore
 from newsdesk.settings import DEFAULTS, Settings
 
+# A batch also ends before its articles' text passes this, so long articles come in small batches: the work
+# between two progress updates (and the memory an ingest holds) stays about the same whatever their length.
+BATCH_CHARS = 250_000
+
 
 @dataclass(frozen=True)
 class ChunkConfig:
@@ -28,6 +32,7 @@ class ChunkConfig:
     # so the encoder sees each token once; "encoded": the encoder reads each chunk's text as well.
     chunk_vectors: str = DEFAULTS.chunk_vectors
     batch_articles: int = DEFAULTS.ingest_batch_articles
+    batch_chars: int = BATCH_CHARS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChunkConfig:
@@ -76,8 +81,10 @@ class Ingestor:
         return report
 
     def _batches(self, items: Iterable[Loaded]) -> Iterator[list[Loaded]]:
-        """Batches of `batch_articles`; the first ones smaller (4, 8, 16...) so progress shows within seconds."""
+        """Batches of `batch_articles`, or fewer when their text would pass `batch_chars`; the first ones smaller
+        (4, 8, 16...) so progress shows within seconds."""
         batch: list[Loaded] = []
+        chars = 0
         size = min(4, self.config.batch_articles)
         seen: set[str] = set()
         for item in items:
@@ -86,10 +93,15 @@ class Ingestor:
                 item = ArticleError(f"duplicate article id {item.id!r} in this run: only the first was ingested")
             elif isinstance(item, Article):
                 seen.add(item.id)
+            length = len(item.text) if isinstance(item, Article) else 0
+            if batch and chars + length > self.config.batch_chars:
+                yield batch
+                batch, chars = [], 0
             batch.append(item)
+            chars += length
             if len(batch) >= size:
                 yield batch
-                batch = []
+                batch, chars = [], 0
                 size = min(size * 2, self.config.batch_articles)
         if batch:
             yield batch

@@ -69,6 +69,8 @@ HOSTILE_BODIES = [
     pytest.param('{"question":"x","filters":{"outlet":"a","outlet":7}}', False, "'outlet'", id="duplicate-key"),
     pytest.param('{"question":"x","answerer":7}', False, "'answerer'", id="answerer-int"),
     pytest.param('{"question":"x"} trailing', False, "not valid JSON", id="trailing-garbage"),
+    pytest.param('{"question":"cut off', False, "not valid JSON (Unterminated string starting at column 13)",
+                 id="unterminated-string"),
     pytest.param(json.dumps({"question": "x" * 10_000}), False, "longer than 1000", id="huge-question"),
     pytest.param(json.dumps({"question": "x", "pad": "y" * 100_000}), False, "larger than", id="huge-body"),
     pytest.param(json.dumps({"question": "x", "pad": "y" * 100_000}), True, "larger than", id="huge-body-base64"),

@@ -200,3 +200,16 @@ def test_a_refused_batch_is_written_one_article_at_a_time() -> None:
     report = Ingestor(HashEmbedder(), store, ChunkConfig(3, 1, batch_articles=3)).run([article(i) for i in range(7)])
     assert (report.added, report.failed) == (6, 1) and report.errors == ["a4: cannot store it"]
     assert sorted(store._items) == [f"a{i}" for i in range(7) if i != 4]
+
+
+def test_long_articles_come_in_small_batches_so_progress_keeps_moving() -> None:
+    embedder = RecordingEmbedder()
+    seen: list[int] = []
+    long_ones = [article(i, sentences=40) for i in range(7)]  # 2,089 characters each
+    report = Ingestor(embedder, MemoryStore(), ChunkConfig(3, 1, batch_articles=64, batch_chars=5_000)).run(
+        long_ones, seen.append)
+    assert report.added == 7
+    assert seen == [2, 2, 2, 1]  # two a batch (a third would pass 5,000 characters), not the 4, 8... of short ones
+    assert [sum(map(len, call)) <= 5_000 for call in embedder.calls] == [True] * 4
+    alone = Ingestor(RecordingEmbedder(), MemoryStore(), ChunkConfig(3, 1, batch_chars=100))
+    assert alone.run([article(0, sentences=40)]).added == 1  # an article over the budget is a batch of its own

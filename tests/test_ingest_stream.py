@@ -18,9 +18,16 @@ class EndlessStdin:
 
     def __init__(self) -> None:
         self.lines_read = 0
-        self.buffer = self._lines()
+        self.buffer = self  # read as bytes, like sys.stdin.buffer
+        self._lines = self._endless()
 
-    def _lines(self) -> Iterator[bytes]:
+    def readline(self, limit: int = -1) -> bytes:
+        return next(self._lines)
+
+    def read(self, limit: int = -1) -> bytes:
+        raise AssertionError("JSONL on stdin must be read a line at a time")
+
+    def _endless(self) -> Iterator[bytes]:
         yield b"\n"
         while True:
             self.lines_read += 1

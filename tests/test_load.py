@@ -5,11 +5,22 @@ from __future__ import annotations
 import io
 import json
 import os
+import pwd
+import shutil
+import tempfile
+import tracemalloc
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from newsdesk.ingest.load import derive_id, load_paths
+from newsdesk.ingest.load import (
+    MAX_ARTICLE_CHARS,
+    MAX_HTML_BYTES,
+    MAX_JSONL_LINE_BYTES,
+    MAX_TEXT_BYTES,
+    derive_id,
+    load_paths,
+)
 
 from newsdesk.errors import ArticleError
 from newsdesk.models import Article
@@ -216,20 +227,64 @@ def test_bad_file_names_the_file(tmp_path: Path, name: str, content: str, words:
     assert [a.text for a in articles(items)] == ["A good story."]
 
 
-def test_undecodable_and_unreadable_files_name_the_file(tmp_path: Path) -> None:
+def test_an_undecodable_file_names_the_file(tmp_path: Path) -> None:
     latin = tmp_path / "latin1.txt"
     latin.write_bytes("Caf\u00e9 story.".encode("latin-1"))
-    assert_one_error(load(latin), str(latin), "cannot read file")
+    assert_one_error(load(latin), str(latin), "cannot read file", "UnicodeDecodeError")
 
-    locked = tmp_path / "locked.txt"
-    locked.write_text("Secret story.", encoding="utf-8")
-    locked.chmod(0)
+
+@pytest.mark.parametrize("name", ["locked.txt", "locked.jsonl"])
+def test_an_unreadable_file_names_the_file(name: str) -> None:
+    # As root (CI) permissions do not stop reads, so the reading is done by a child process that has given up root
+    # for nobody's uid: the file really is unreadable to the code under test.
+    folder = Path(tempfile.mkdtemp(prefix="newsdesk-locked-"))
     try:
-        if os.access(locked, os.R_OK):
-            pytest.skip("running as root: permissions do not stop reads")
-        assert_one_error(load(locked), str(locked), "cannot read file")
+        folder.chmod(0o755)
+        locked = folder / name
+        locked.write_text('{"text": "Secret story."}' if name.endswith(".jsonl") else "Secret story.", encoding="utf-8")
+        locked.chmod(0)
+        messages = _load_as_nobody(locked) if os.geteuid() == 0 else [str(i) for i in load(locked)]
+        assert messages == [f"{locked}: cannot read file (PermissionError: [Errno 13] Permission denied: '{locked}')"]
     finally:
-        locked.chmod(0o644)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load_as_nobody(path: Path) -> list[str]:
+    """What load() gives for `path` in a forked child running as nobody (a fork keeps the imports root made)."""
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's coverage is not collected
+        code = 1
+        try:
+            os.close(read_end)
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            assert not os.access(path, os.R_OK)
+            os.write(write_end, json.dumps([str(item) for item in load(path)]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        reply = pipe.read()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child running as nobody failed"
+    return json.loads(reply)  # type: ignore[no-any-return]
+
+
+def test_a_file_removed_after_its_folder_was_listed_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("The first story is here.", encoding="utf-8")
+    gone = tmp_path / "b.txt"
+    gone.write_text("The second story was deleted meanwhile.", encoding="utf-8")
+    (tmp_path / "c.txt").write_text("The third story is here.", encoding="utf-8")
+    items = load_paths([str(tmp_path)])
+    first = next(items)  # the folder is listed before its first file is read
+    gone.unlink()
+    rest = list(items)
+    assert isinstance(first, Article) and first.text == "The first story is here."
+    assert_one_error(rest, str(gone), "cannot read file", "FileNotFoundError")
+    assert [a.text for a in articles(rest)] == ["The third story is here."]
 
 
 def test_missing_path_names_the_path(tmp_path: Path) -> None:
@@ -268,3 +323,127 @@ def test_duplicate_ids_across_files_are_ingested_once_and_settle(tmp_path: Path,
     assert fake_service.store.articles(["x"])["x"][0].text == "First version of the story."
     again = fake_service.ingest(load_paths([str(one), str(two)]))
     assert (again.added, again.updated, again.unchanged, again.failed) == (0, 0, 1, 1)
+
+
+# -- everyday files: front matter as people write it, headlines, long files -------------------------------
+
+
+def test_common_front_matter_names_are_read_and_others_are_named_in_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "story.md"
+    path.write_text("---\ntitle: Ferry fares rise\ndate: 2024-04-01\npublisher: Bay Post\nauthor: Jo Reyes\n"
+                    "link: https://example.test/fares\ntags: [ferry]\n---\nFares rise by a dollar in May.\n",
+                    encoding="utf-8")
+    with caplog.at_level("WARNING", logger="newsdesk.ingest.load"):
+        [article] = load(path)
+    assert isinstance(article, Article)
+    assert (article.published_at, article.outlet, article.url) == ("2024-04-01", "Bay Post", "https://example.test/fares")
+    [warning] = caplog.messages
+    assert warning.startswith(f"{path}: ignored front matter 'author', 'tags': "), warning
+    assert "title, url, outlet, source, published_at, id" in warning and "date as published_at" in warning
+
+
+def test_a_field_given_twice_keeps_its_own_name_and_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "twice.md"
+    path.write_text("---\ndate: 2024-01-01\npublished_at: 2024-04-01\nsource: Bay Post\n---\nBody text here.\n",
+                    encoding="utf-8")
+    with caplog.at_level("WARNING", logger="newsdesk.ingest.load"):
+        [article] = load(path)
+    assert isinstance(article, Article) and article.published_at == "2024-04-01" and article.outlet == "Bay Post"
+    assert "ignored front matter 'date' ('published_at' is given too)" in caplog.text
+
+
+def test_a_bad_date_names_the_key_it_was_given_as(tmp_path: Path) -> None:
+    path = tmp_path / "baddate.md"
+    path.write_text("---\ndate: March 5th\n---\nBody text here.\n", encoding="utf-8")
+    assert_one_error(load(path), str(path), "'date' (read as published_at) must be an ISO date", "'March 5th'")
+
+
+def test_front_matter_the_loader_knows_gives_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="newsdesk.ingest.load"):
+        items = load(Path(__file__).parent.parent / "examples" / "articles")
+    assert not errors(items) and len(articles(items)) == 6
+    assert not caplog.messages, caplog.messages
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Harbor ferry adds early sailings\n\nThe ferry adds two sailings.\n", "Harbor ferry adds early sailings"),
+        ("Will the bridge reopen by summer?\nInspectors say it might.\n", "Will the bridge reopen by summer?"),
+        ("# Storm cuts power\n\nThe storm cut power.\n", "Storm cuts power"),
+        ("The ferry adds two sailings.\nIt starts in May.\n", "ferry notes"),  # a sentence, not a headline
+        ("Harbor ferry adds early sailings\n", "ferry notes"),  # the whole text is one line: no title to take
+        ("x" * 201 + "\nMore text.\n", "ferry notes"),  # too long for a headline
+    ],
+)
+def test_a_txt_takes_its_headline_from_the_first_line(tmp_path: Path, text: str, title: str) -> None:
+    path = tmp_path / "ferry-notes.txt"
+    path.write_text(text, encoding="utf-8")
+    [article] = load(path)
+    assert isinstance(article, Article) and article.title == title and article.text == text
+
+
+def test_an_unterminated_json_string_reads_as_one_sentence(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "cut.jsonl", ['{"text": "cut off'])
+    assert_one_error(load(path), f"{path}:1", "invalid JSON (Unterminated string starting at column 10)")
+
+
+def test_a_long_single_line_file_is_refused_at_once_with_what_to_do(tmp_path: Path) -> None:
+    sentence = "The council said on Tuesday that the bridge would stay closed. "
+    path = tmp_path / "one-line.txt"
+    path.write_text(sentence * (MAX_ARTICLE_CHARS // len(sentence) + 1), encoding="utf-8")
+    assert "\n" not in path.read_text(encoding="utf-8")
+    assert_one_error(load(path), str(path), f"the article text is {path.stat().st_size:,} characters long",
+                     f"at most {MAX_ARTICLE_CHARS:,} characters", "its own file or JSONL line")
+    just_under = tmp_path / "long.txt"
+    just_under.write_text((sentence * (MAX_ARTICLE_CHARS // len(sentence) + 1))[:MAX_ARTICLE_CHARS], encoding="utf-8")
+    [article] = load(just_under)
+    assert isinstance(article, Article) and len(article.text) == MAX_ARTICLE_CHARS
+
+
+@pytest.mark.parametrize("name", ["huge.txt", "huge.html"])
+def test_a_huge_file_is_refused_without_being_read(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    with path.open("wb") as file:
+        file.truncate(2_000_000_000)  # 2 GB, sparse: costs no disk, but reading it whole would take 2 GB of memory
+    tracemalloc.start()
+    try:
+        items = load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_one_error(items, str(path), "the file has 2,000,000,000 bytes, more than one article can take",
+                     f"at most {MAX_ARTICLE_CHARS:,} characters")
+    assert peak < 3 * MAX_HTML_BYTES, peak
+
+
+def test_a_huge_jsonl_line_fails_alone_without_being_held(tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    with path.open("wb") as file:
+        file.write(b'{"id": "before", "text": "The story before."}\n')
+        file.write(b'{"id": "huge", "text": "' + b"a" * (MAX_JSONL_LINE_BYTES + 10) + b'"}\n')
+        file.write(b'{"id": "after", "text": "The story after."}\n')
+    tracemalloc.start()
+    try:
+        items = load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_one_error(items, f"{path}:2", f"the line is longer than {MAX_JSONL_LINE_BYTES:,} bytes")
+    assert [a.id for a in articles(items)] == ["before", "after"]
+    assert peak < 2.5 * MAX_JSONL_LINE_BYTES, peak
+
+
+def test_a_bad_byte_in_a_jsonl_file_fails_only_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b'{"id": "a", "text": "One."}\n{"id": "b", "text": "Bad \xff."}\n{"id": "c", "text": "Two."}\n')
+    items = load(path)
+    assert_one_error(items, f"{path}:2", "unpaired surrogate", "fix how it was encoded")
+    assert [a.id for a in articles(items)] == ["a", "c"]
+
+
+def test_too_much_text_on_stdin_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = b"Headline\n" + b"word " * (MAX_TEXT_BYTES // 5 + 1)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+    assert_one_error(load("-"), "<stdin>", f"stdin holds more than {MAX_TEXT_BYTES:,} bytes of text")

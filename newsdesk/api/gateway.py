@@ -68,7 +68,8 @@ def parse_json(raw: str) -> Any:
     try:
         return json.loads(raw, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"the body is not valid JSON ({exc.msg} at column {exc.colno})") from None
+        # json's messages may end in "at" ("Unterminated string starting at"): the column completes them.
+        raise BadRequest(f"the body is not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})") from None
     except RecursionError:
         raise BadRequest('the body is nested too deeply to be a request: send {"question": "..."}') from None
     except ValueError:  # Python's guard against quadratic int parsing: a number with over 4,300 digits
