@@ -34,6 +34,15 @@ HOSTILE = {
     "text": "The Quarry Lane bakery sold 4,000 loaves <script>window.__pwned='text'</script> at the spring fair. "
             "Its owner said <b>bold</b> demand for rye bread surprised her.",
 }
+# A Markdown article as a .md file gives it: a first heading that repeats the title, and a subheading. Older than the
+# samples, so the newest article (the page's example question) stays the samples' own.
+HEADINGS = {
+    "id": "lighthouse-museum", "source": "Cape Notes", "published_at": "2024-01-15",
+    "title": "Lighthouse museum opens in the old keeper's cottage",
+    "text": "# Lighthouse museum opens in the old keeper's cottage\n\nThe Cape Point lighthouse museum opened on "
+            "Sunday in the restored keeper's cottage.\n\n## What visitors saw\n\nVisitors saw the original "
+            "brass lens, which was polished by volunteers over two winters.\n",
+}
 
 try:
     from selenium import webdriver
@@ -67,7 +76,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
 
     folder = tmp_path_factory.mktemp("browser")
     hostile = folder / "hostile.jsonl"
-    hostile.write_text(json.dumps(HOSTILE) + "\n", encoding="utf-8")
+    hostile.write_text(json.dumps(HOSTILE) + "\n" + json.dumps(HEADINGS) + "\n", encoding="utf-8")
     path = folder / "index"
     service = Service(real_embedder, ChromaStore(connect(path=path), folder=path))
     report = service.ingest(load_paths([str(EXAMPLES), str(hostile)]))
@@ -229,6 +238,65 @@ def test_an_off_topic_question_is_a_plain_abstention(page: WebDriver) -> None:
     assert "abstained" in answer.get_attribute("class")
     assert answer.find_element(By.CSS_SELECTOR, ".abstain-title").text == "The reporting here does not answer that."
     assert not answer.find_elements(By.CSS_SELECTOR, ".cite")
+    footer = answer.find_element(By.CSS_SELECTOR, ".answer-meta").text
+    assert footer.startswith("Archive searched · ") and "Quoted answer" not in answer.text, footer
+
+
+def newest_title(server: Server) -> str:
+    with urllib.request.urlopen(server.url + "articles?per_page=1", timeout=30) as reply:
+        return json.loads(reply.read())["articles"][0]["title"]  # type: ignore[no-any-return]
+
+
+def test_the_example_question_comes_from_the_archive_and_an_empty_question_is_a_hint(page: WebDriver,
+                                                                                      server: Server) -> None:
+    example = f"What is reported about “{newest_title(server)}”?"
+    box = page.find_element(By.ID, "question")
+    WebDriverWait(page, 10).until(lambda d: box.get_attribute("placeholder") == "For example: " + example)
+    page.find_element(By.ID, "send").click()
+    message = WebDriverWait(page, 10).until(ec.visibility_of_element_located((By.ID, "error")))
+    assert message.text == "Type a question first, for example: " + example
+    assert "notice" in message.get_attribute("class")  # a hint, not an error
+    assert page.switch_to.active_element == box
+    turn = ask(page, example)  # the example is one the archive answers
+    assert "abstained" not in turn.find_element(By.CSS_SELECTOR, ".answer").get_attribute("class")
+    assert not page.find_element(By.ID, "error").is_displayed()
+
+
+def test_the_sources_list_each_article_once_with_all_its_numbers(page: WebDriver, server: Server) -> None:
+    turn = ask(page, STORM)
+    expected: dict[str, list[str]] = {}
+    for c in answer_json(server, {"question": STORM})["citations"]:
+        expected.setdefault(c["title"], []).append(str(c["n"]))
+    assert any(len(numbers) > 1 for numbers in expected.values()), expected  # one article is quoted twice
+    shown = {source.find_element(By.CSS_SELECTOR, ".source-title").text:
+             [n.text for n in source.find_elements(By.CSS_SELECTOR, ".source-n")]
+             for source in turn.find_elements(By.CSS_SELECTOR, ".source")}
+    assert shown == expected
+    assert len(turn.find_elements(By.CSS_SELECTOR, ".source")) == len(expected)
+    twice = next(b for b in turn.find_elements(By.CSS_SELECTOR, ".source-button") if len(b.text.split("\n")) > 3)
+    open_citation(page, twice)  # the article opens with each of its quotes marked
+    assert len(page.find_elements(By.CSS_SELECTOR, "#article-text mark.cited")) == max(map(len, expected.values()))
+
+
+def test_the_article_shows_markdown_headings_as_headings_at_exact_offsets(page: WebDriver, server: Server) -> None:
+    question = "What did visitors see at the Cape Point lighthouse museum?"
+    turn = ask(page, question)
+    cited = next(c for c in answer_json(server, {"question": question})["citations"]
+                 if c["article_id"] == HEADINGS["id"])
+    button = next(b for b in turn.find_elements(By.CSS_SELECTOR, ".answer-text .cite") if b.text == str(cited["n"]))
+    mark = open_citation(page, button)
+    shown = page.find_element(By.ID, "article-text").text  # what the reader sees
+    assert "#" not in shown, shown
+    assert not shown.startswith(HEADINGS["title"])  # the first heading repeats the title above it: not shown twice
+    subheading = page.find_element(By.CSS_SELECTOR, "#article-text .md-heading")
+    assert subheading.text == "What visitors saw" and subheading.value_of_css_property("font-weight") == "700"
+    assert mark.text == cited["sentence"]
+    text = page.execute_script("return document.getElementById('article-text').textContent")
+    assert text == HEADINGS["text"]  # the hidden marks are still there: every offset holds
+    offset = page.execute_script(
+        "const m = document.querySelector('#article-text mark.current'); const r = document.createRange();"
+        "r.setStart(document.getElementById('article-text'), 0); r.setEndBefore(m); return r.toString().length;")
+    assert offset == cited["start"]
 
 
 def test_a_bad_request_is_a_readable_message(page: WebDriver) -> None:
@@ -321,7 +389,12 @@ def test_a_bedrock_answer_shows_what_was_verified_and_never_a_dropped_citation(
     assert "2 sentences of the draft answer were removed because no source supports them." in answer.text
 
 
-def test_the_server_gone_is_a_readable_message(page: WebDriver, server: Server) -> None:
+def test_the_server_gone_is_a_readable_message_in_view(page: WebDriver, server: Server, tmp_path: Path) -> None:
+    page.set_window_size(1280, 800)
+    for question in (STORM, "And when were they reconnected?", "When will the Old Mill Bridge reopen?"):
+        ask(page, question)
+    assert page.execute_script("return document.documentElement.scrollHeight > 1.5 * window.innerHeight")
+    page.execute_script("window.scrollTo(0, 0)")  # reading the first answer of a long conversation
     server.stop()
     page.find_element(By.ID, "question").send_keys(STORM)
     page.find_element(By.ID, "send").click()
@@ -332,6 +405,21 @@ def test_the_server_gone_is_a_readable_message(page: WebDriver, server: Server) 
     assert "Cannot reach Newsdesk" in error.text
     assert page.find_element(By.ID, "send").is_enabled()  # the spinner is gone, the user can try again
     assert not page.find_element(By.ID, "status").text
+    page.save_screenshot(str(tmp_path / "server-gone.png"))
+    # Seen where the eye is, without scrolling: wholly inside the window and on top (nothing covers it).
+    seen = page.execute_script(VISIBLE, error)
+    assert seen == {"inside": True, "on_top": True}, (seen, tmp_path / "server-gone.png")
+
+
+# Whether an element lies wholly inside the viewport, and is what the browser shows near its corners (inside the
+# rounded ones) and at its centre.
+VISIBLE = """
+const r = arguments[0].getBoundingClientRect();
+const inside = r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth && r.height > 0;
+const points = [[r.left + 12, r.top + 12], [r.right - 12, r.bottom - 12], [(r.left + r.right) / 2, (r.top + r.bottom) / 2]];
+const on_top = inside && points.every(([x, y]) => arguments[0].contains(document.elementFromPoint(x, y)));
+return {inside: inside, on_top: on_top};
+"""
 
 
 # WCAG 2.1 contrast of each kind of text on the page, on its nearest opaque background.

@@ -8,7 +8,7 @@
   const TIMEOUT_MS = 60000;
   const TOKEN_KEY = "newsdesk-token";
   const base = new URL(".", window.location.href); // the page's folder: works under an API Gateway stage prefix
-  const state = { earlier: [], turns: 0, articles: new Map(), opener: null, busy: false };
+  const state = { earlier: [], turns: 0, articles: new Map(), opener: null, busy: false, example: null, empty: false };
   const $ = (id) => document.getElementById(id);
 
   // -- small helpers -------------------------------------------------------------------------------
@@ -112,10 +112,22 @@
   }
 
   // -- status, errors, spinner --------------------------------------------------------------------
+  // The message box sits at the top of the question box, which stays on screen: a message is seen where the eye
+  // is, however long the conversation above it.
   function showError(message) {
+    showMessage(el("strong", { text: "Something went wrong. " }), message);
+    $("error").classList.remove("notice");
+  }
+
+  function showNotice(message) {
+    showMessage(message);
+    $("error").classList.add("notice");
+  }
+
+  function showMessage(...parts) {
     const box = $("error");
     clear(box);
-    box.append(el("strong", { text: "Something went wrong. " }), message);
+    box.append(...parts);
     box.hidden = false;
   }
 
@@ -146,6 +158,25 @@
     }
   }
 
+  // An example question from this archive (its newest story's headline), never one about articles it lacks.
+  async function loadExample() {
+    try {
+      const body = await call("articles?per_page=1");
+      const newest = body.articles.length ? body.articles[0] : null;
+      state.example = newest && newest.title ? exampleFor(newest.title) : null;
+      state.empty = body.total === 0;
+    } catch (e) {
+      return; // the generic placeholder stays; a sign-in problem is reported by loadOutlets
+    }
+    if (state.example) $("question").placeholder = "For example: " + state.example;
+  }
+
+  function exampleFor(title) {
+    let words = title.replace(/\s+/g, " ").trim();
+    if (words.length > 90) words = words.slice(0, 90).replace(/\s+\S*$/, "") + "…";
+    return "What is reported about “" + words + "”?";
+  }
+
   function filters() {
     const chosen = {};
     if ($("outlet").value) chosen.outlet = $("outlet").value;
@@ -174,7 +205,9 @@
     if (state.busy) return;
     const question = $("question").value.trim();
     if (!question) {
-      showError("Type a question first, for example: How many homes lost power in the storm?");
+      showNotice(state.example ? "Type a question first, for example: " + state.example
+        : state.empty ? "Type a question first. (This archive has no articles yet, so nothing can be answered.)"
+          : "Type a question about the news in this archive first.");
       $("question").focus();
       return;
     }
@@ -294,14 +327,27 @@
   }
 
   function sourceList(answer, turn) {
+    // One entry per article, with the numbers of all its quotes: the article opens with each of them marked.
     const quoted = answer.answerer !== "extractive"; // an extractive answer is the quotes themselves
-    const items = (answer.citations || []).map((c) => el("li", { class: "source" },
-      el("button", { type: "button", class: "source-button", "data-n": c.n, "data-turn": turn,
-                     onclick: (e) => openCitation(turn, c.n, e.currentTarget) },
-        el("span", { class: "source-n", "aria-hidden": "true", text: String(c.n) }),
-        el("span", { class: "source-title", text: c.title || c.article_id }),
-        el("span", { class: "source-meta", text: byline(c.outlet, c.published_at) })),
-      quoted ? el("blockquote", { class: "quote", text: c.sentence }) : null));
+    const byArticle = new Map();
+    for (const c of answer.citations || []) {
+      if (!byArticle.has(c.article_id)) byArticle.set(c.article_id, []);
+      byArticle.get(c.article_id).push(c);
+    }
+    const items = [...byArticle.values()].map((cited) => {
+      const first = cited[0];
+      const numbers = cited.map((c) => String(c.n));
+      return el("li", { class: "source" },
+        el("button", { type: "button", class: "source-button", "data-n": first.n, "data-turn": turn,
+                       onclick: (e) => openCitation(turn, first.n, e.currentTarget) },
+          el("span", { class: "source-ns", "aria-hidden": "true" },
+            numbers.map((n) => el("span", { class: "source-n", text: n }))),
+          el("span", { class: "visually-hidden", text: (numbers.length > 1 ? "Sources " : "Source ") +
+                                                       numbers.join(", ") + ": " }),
+          el("span", { class: "source-title", text: first.title || first.article_id }),
+          el("span", { class: "source-meta", text: byline(first.outlet, first.published_at) })),
+        quoted ? cited.map((c) => el("blockquote", { class: "quote", "data-n": c.n, text: c.sentence })) : null);
+    });
     return el("div", { class: "sources" },
       el("h3", { text: "Sources" }),
       el("ol", { class: "source-list" }, items));
@@ -309,7 +355,8 @@
 
   function answerMeta(answer) {
     const total = answer.timing_ms && answer.timing_ms.total;
-    const parts = [answer.answerer === "bedrock" ? "Answer by Bedrock, verified" : "Quoted answer"];
+    const parts = [answer.abstained ? "Archive searched" : answer.answerer === "bedrock" ? "Answer by Bedrock, verified"
+      : "Quoted answer"];
     if (typeof total === "number") parts.push((total / 1000).toFixed(total < 1000 ? 2 : 1) + " s");
     return parts.join(" · ");
   }
@@ -369,21 +416,23 @@
     note.textContent = note.hidden ? "" : "This article has changed since the answer: the quote is no longer in it.";
     const body = $("article-text");
     clear(body);
+    const headings = markdownHeadings(article.text, article.title);
+    const text = (from, to) => styled(article.text, from, to, headings);
     let cursor = 0;
     let target = null;
     for (const span of spans) {
       if (span.start < cursor) continue; // overlapping quotes: the first one is marked
-      body.append(document.createTextNode(article.text.slice(cursor, span.start)));
+      body.append(...text(cursor, span.start));
       const mark = el("mark", {
         class: span.current ? "cited current" : "cited",
         "data-n": span.n,
         title: span.current ? "Quoted as source " + span.n : "Also quoted, as source " + span.n,
-      }, article.text.slice(span.start, span.end));
+      }, text(span.start, span.end));
       if (span.current) { mark.id = "cited-sentence"; mark.setAttribute("tabindex", "-1"); target = mark; }
       body.append(mark);
       cursor = span.end;
     }
-    body.append(document.createTextNode(article.text.slice(cursor)));
+    body.append(...text(cursor, article.text.length));
     panel.hidden = false;
     document.body.classList.add("reading");
     if (target) {
@@ -393,6 +442,44 @@
       body.scrollTop = 0;
       $("article-title").focus();
     }
+  }
+
+  // Markdown headings ("## Background") read as headings: their "#" marks are hidden, and a first heading that
+  // repeats the title above is hidden whole. Hidden text stays in the page (display: none), so every character
+  // keeps its offset and the quotes' marks stay exact.
+  function markdownHeadings(text, title) {
+    const parts = [];
+    const heading = /^(#{1,6}[ \t]+)(.*)$/gm;
+    const plain = (s) => s.replace(/\s+/g, " ").trim().toLowerCase();
+    let match;
+    while ((match = heading.exec(text)) !== null) {
+      const start = match.index;
+      const words = start + match[1].length;
+      const end = start + match[0].length;
+      if (!parts.length && !text.slice(0, start).trim() && title && plain(match[2]) === plain(title)) {
+        const after = /^[\r\n]*/.exec(text.slice(end))[0].length; // and the blank lines under it
+        parts.push({ start, end: end + after, kind: "md-hidden" });
+      } else {
+        parts.push({ start, end: words, kind: "md-hidden" }, { start: words, end, kind: "md-heading" });
+      }
+    }
+    return parts;
+  }
+
+  function styled(text, from, to, parts) {
+    // text[from:to] as nodes: plain text, with the heading parts that overlap it in their spans.
+    const out = [];
+    let cursor = from;
+    for (const part of parts) {
+      if (part.end <= cursor || part.start >= to) continue;
+      if (part.start > cursor) out.push(document.createTextNode(text.slice(cursor, part.start)));
+      const end = Math.min(part.end, to);
+      out.push(el("span", { class: part.kind, "aria-hidden": part.kind === "md-hidden" ? "true" : null },
+        text.slice(Math.max(part.start, cursor), end)));
+      cursor = end;
+    }
+    if (cursor < to) out.push(document.createTextNode(text.slice(cursor, to)));
+    return out;
   }
 
   function closeArticle() {
@@ -430,6 +517,7 @@
       if (e.key === "Escape" && !$("article").hidden) closeArticle();
     });
     loadOutlets();
+    loadExample();
     $("question").focus();
   });
 })();
