@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned to the CPU wheel: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,aws,slack,peer,langchain]'
+	# pip's output goes to a log, printed whole only if the install fails: build backends print pages of warnings
+	# (setuptools' packaging notes) that a newcomer cannot tell from errors. pip's own ERROR lines still show.
+	$(BIN)/pip install -q -e '.[dev,aws,slack,peer,langchain]' > $(VENV)/pip-install.log 2>&1 \
+	  || { cat $(VENV)/pip-install.log; echo "pip install failed (the log above is $(VENV)/pip-install.log)"; exit 1; }
+	@grep '^ERROR' $(VENV)/pip-install.log || true
 	# The ONNX export (~20 s) makes the default embedder several times faster to load and to run.
 	$(BIN)/newsdesk export-onnx || echo "no ONNX export: Newsdesk uses sentence-transformers (slower)"
 	touch $(STAMP)

