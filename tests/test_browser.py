@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -353,40 +355,99 @@ def test_phone_width_and_contrast(page: WebDriver) -> None:
     page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
-def test_a_bedrock_answer_shows_what_was_verified_and_never_a_dropped_citation(
-        browser: WebDriver, loaded_fake_service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsdesk.adapters.bedrock import BedrockGenerator
+@contextmanager
+def serving(service: Service) -> Iterator[str]:
+    """The page and API over an in-process service (a fake one, fast), on a free loopback port: its URL."""
     from newsdesk.api.http import handle_chat
     from newsdesk.api.local_server import make_server
+
+    httpd = make_server("127.0.0.1", 0, lambda event, context: handle_chat(event, lambda: service))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_follow_up_says_how_it_was_taken(browser: WebDriver, loaded_fake_service: Service, tmp_path: Path) -> None:
+    browser.set_window_size(1280, 1000)
+    with serving(loaded_fake_service) as url:
+        browser.get(url)
+        first = ask(browser, STORM)
+        second = ask(browser, "When was it restored?")
+        assert not first.find_elements(By.CSS_SELECTOR, ".resolved-question") and "Taken as" not in first.text
+        taken = second.find_element(By.CSS_SELECTOR, ".question .resolved-question")
+        assert taken.text.startswith("Taken as: When was it restored? ("), taken.text
+        assert "Taken as: When was it restored? (" in second.text
+        assert browser.execute_script("return arguments[0].children.length", taken) == 0  # text, never markup
+        browser.save_screenshot(str(tmp_path / "follow-up.png"))
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        try:
+            assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+            assert taken.is_displayed()
+            ratios = browser.execute_script(CONTRAST)
+            assert ratios[".resolved-question"] >= 4.5, ratios
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", taken)
+            browser.save_screenshot(str(Path(tempfile.gettempdir()) / "newsdesk-follow-up-phone.png"))
+        finally:
+            browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.find_element(By.ID, "new-conversation").click()
+        alone = ask(browser, "When was it restored?")  # no history any more: nothing to fill in
+        assert alone.find_element(By.CSS_SELECTOR, ".who").text.lower() == "question"
+        assert not alone.find_elements(By.CSS_SELECTOR, ".resolved-question")
+
+
+def test_a_bedrock_answer_shows_what_was_verified_and_never_a_dropped_citation(
+        browser: WebDriver, loaded_fake_service: Service, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from newsdesk.adapters.bedrock import BedrockGenerator
     from tests.bedrock_fake import MODEL_ID, Call, Reply, aws_test_env, running
 
     def script(call: Call) -> Reply:
-        return Reply(text=f"The storm cut power to 9,500 homes [{call.label_of('9,500 homes')}]. "
-                          "Crews restored every home overnight [S99]. It was the worst storm in memory.")
+        storm = call.label_of("9,500 homes")
+        return Reply(text=f"The storm cut power to 9,500 homes [{storm}]. Crews restored every home overnight [S99]. "
+                          f"In all 95,000 homes lost power [{storm}]. It was the worst storm in memory.")
 
     aws_test_env(monkeypatch)
     with running() as fake:
         fake.reply(script)
         loaded_fake_service.pipeline.generators = {"bedrock": BedrockGenerator(MODEL_ID, "us-east-1", fake.url, 5.0, 1)}
         loaded_fake_service.pipeline.default_answerer = "bedrock"
-        httpd = make_server("127.0.0.1", 0, lambda event, context: handle_chat(event, lambda: loaded_fake_service))
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            browser.get(f"http://127.0.0.1:{httpd.server_address[1]}/")
+        with serving(loaded_fake_service) as url:
+            browser.set_window_size(1280, 1000)
+            browser.get(url)
             turn = ask(browser, STORM)
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
     answer = turn.find_element(By.CSS_SELECTOR, ".answer")
     text = browser.execute_script("return arguments[0].textContent", answer.find_element(By.CSS_SELECTOR, ".answer-text"))
-    assert text == "The storm cut power to 9,500 homes. 1"
+    note = "(3 generated statements were left out because the sources do not support them.)"
+    assert text == "The storm cut power to 9,500 homes. 1 " + note  # the API's own count
+    counts = re.findall(r"\d+ (?:\w+ )?(?:statements?|sentences?)\b", answer.text)
+    assert counts == ["3 generated statements"], counts  # said once, not again by the page
     assert [b.text for b in answer.find_elements(By.CSS_SELECTOR, ".cite")] == ["1"]  # S99 named no source: gone
-    assert "S99" not in answer.text and "restored every home" not in answer.text and "worst storm" not in answer.text
     assert answer.find_element(By.CSS_SELECTOR, ".badge.ok").text == "Verified"
     [quote] = answer.find_elements(By.CSS_SELECTOR, ".quote")
     assert "9,500 homes" in quote.text  # the verified source sentence, quoted
-    assert "2 sentences of the draft answer were removed because no source supports them." in answer.text
+    # What was left out, and why: collapsed until asked for, then each statement with its reasons, never as a source.
+    left_out = answer.find_element(By.CSS_SELECTOR, "details.left-out")
+    assert left_out.get_attribute("open") is None
+    assert "restored every home" not in answer.text and "95,000" not in answer.text and "worst storm" not in answer.text
+    left_out.find_element(By.TAG_NAME, "summary").click()
+    items = [(item.find_element(By.CSS_SELECTOR, ".left-out-statement").text,
+              item.find_element(By.CSS_SELECTOR, ".left-out-why").text)
+             for item in left_out.find_elements(By.CSS_SELECTOR, ".left-out-item")]
+    no_source = "Why: it cites no source sentence that was given and verified."
+    assert items == [("“Crews restored every home overnight.”", no_source),
+                     ("“In all 95,000 homes lost power.”", 'Why: the figure "95,000" is not in the cited sentences.'),
+                     ("“It was the worst storm in memory.”", no_source)], items
+    assert "S99" not in answer.text  # the dropped citation is not shown, even beside its statement
+    assert [b.text for b in answer.find_elements(By.CSS_SELECTOR, ".cite, .source-n")] == ["1", "1"]
+    assert len(answer.find_elements(By.CSS_SELECTOR, ".quote")) == 1
+    ratios = browser.execute_script(CONTRAST)
+    low = {k: v for k, v in ratios.items() if v < 4.5}
+    assert not low and {".left-out summary", ".left-out-statement", ".left-out-why"} <= set(ratios), ratios
+    answer.screenshot(str(tmp_path / "left-out.png"))
 
 
 def test_the_server_gone_is_a_readable_message_in_view(page: WebDriver, server: Server, tmp_path: Path) -> None:
@@ -433,7 +494,8 @@ const out = {};
 for (const sel of ["body", ".tagline", ".brand", ".hint", ".ask-label", ".filter-row label", ".link", ".question-text",
                    ".who", ".answer-text", ".cite", ".source-title", ".source-meta", ".answer-meta", ".primary",
                    ".kicker", ".meta", ".article-link a", "mark.current", "mark.cited", ".close", ".footer", ".footer a",
-                   ".conflict-title", ".claims td", ".claims th"]) {
+                   ".conflict-title", ".claims td", ".claims th", ".resolved-question", ".left-out summary",
+                   ".left-out-statement", ".left-out-why"]) {
   const el = document.querySelector(sel);
   if (!el || !el.getClientRects().length) continue;
   const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));

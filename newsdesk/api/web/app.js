@@ -242,6 +242,9 @@
       el("div", { class: "question" },
         el("p", { class: "who", text: history.length ? "Follow-up question" : "Question" }),
         el("p", { class: "question-text", text: question }),
+        // A follow-up as the API took it, with the subject the conversation filled in: checkable at a glance.
+        answer.resolved_question ? el("p", { class: "resolved-question", text: "Taken as: " + answer.resolved_question })
+          : null,
         chosen ? el("p", { class: "filters-used", text: describeFilters(chosen) }) : null),
       body);
     if (answer.abstained) {
@@ -252,6 +255,8 @@
       body.append(el("p", { class: "answer-text" }, withMarkers(answer.answer, citations, number)));
       if (answer.conflict && answer.claims && answer.claims.length) body.append(conflictBox(answer, citations, number));
       body.append(...verification(answer));
+      const left = leftOut(answer);
+      if (left) body.append(left);
       body.append(sourceList(answer, number));
     }
     body.append(el("p", { class: "answer-meta", text: answerMeta(answer) }));
@@ -293,17 +298,26 @@
         el("span", { class: "badge ok", text: "Verified" }),
         " Written by Bedrock from the sources. Each sentence is kept only because the numbered quotes below " +
         "support it, and each quote was found word for word in its article."));
-      if (answer.unsupported && answer.unsupported.length) {
-        const count = answer.unsupported.length;
-        notes.push(el("p", { class: "note", text: count + (count === 1 ? " sentence" : " sentences") +
-          " of the draft answer were removed because no source supports them." }));
-      }
     }
     if (answer.fallback) {
       notes.push(el("p", { class: "note", text: "The generated answer was not available (" + answer.fallback +
         "), so this answer quotes the sources directly." }));
     }
     return notes;
+  }
+
+  // The answer text already says how many generated statements were left out; this says which, and why, for a
+  // reader who asks (collapsed: they are not the answer).
+  function leftOut(answer) {
+    const dropped = answer.dropped_statements && answer.dropped_statements.length ? answer.dropped_statements
+      : (answer.unsupported || []).map((statement) => ({ statement, reasons: [] }));
+    if (!dropped.length) return null;
+    return el("details", { class: "left-out" },
+      el("summary", { text: "Statements left out, and why" }),
+      el("ul", { class: "left-out-list" }, dropped.map((d) => el("li", { class: "left-out-item" },
+        el("p", { class: "left-out-statement", text: "“" + d.statement + "”" }),
+        (d.reasons || []).length ? el("p", { class: "left-out-why", text: "Why: " +
+          d.reasons.map((r) => r.detail || r.reason.replace(/_/g, " ")).join("; ") + "." }) : null))));
   }
 
   function conflictBox(answer, citations, turn) {
