@@ -37,7 +37,7 @@ COPY prompts ${LAMBDA_TASK_ROOT}/prompts
 COPY handler.py ${LAMBDA_TASK_ROOT}/
 RUN pip install "${LAMBDA_TASK_ROOT}[aws,slack]"
 
-# Export the packaged all-MiniLM-L6-v2 to ONNX at build time (vectors match sentence-transformers), then
+# Export the shipped encoder (newsdesk/encoder/) to ONNX at build time (vectors match sentence-transformers), then
 # check the image: Chroma imports (it refuses a system sqlite older than 3.35) and so does the handler.
 RUN newsdesk export-onnx --out /opt/newsdesk/onnx \
     && python3 -c "import platform, sqlite3, chromadb; print(platform.machine(), 'sqlite', sqlite3.sqlite_version)" \

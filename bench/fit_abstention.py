@@ -1,11 +1,14 @@
 """Fit the abstention weights and threshold with k-fold cross-validation by story, over three question sets at once.
 
-Usage: python bench/fit_abstention.py --newsqa DIR --newsqa-store STORE --squad DIR --squad-store STORE [--cv 5]
-       [--write]
-The sets: NewsQA on its own stories (all answerable: keep answering >= 0.95), NewsQA on the SQuAD
-paragraphs (off topic: keep abstaining >= 0.90) and SQuAD 2.0 (about half unanswerable: balanced
-accuracy, the figure to raise). Each question's signals (newsdesk/answer/abstention.py SIGNALS) are computed
-once by the service's own code; every weight vector of a small grid is then scored in numpy, its threshold the
+Usage: python bench/fit_abstention.py --answerable DIR --answerable-store STORE --mixed DIR --mixed-store STORE
+       [--cv 5] [--write]
+The sets: ANSWERABLE on its own corpus (all answerable: keep answering >= 0.95), ANSWERABLE's questions on MIXED's
+corpus (off topic: keep abstaining >= 0.90) and MIXED (answerable and unanswerable questions: balanced accuracy,
+the figure to raise). The shipped weights are fitted on public data, never on an evaluation set:
+bench/squad_fit_sets.py makes both sets from SQuAD train (MIXED's unanswerable questions are asked where their own
+paragraph is left out and the rest of its article is present). NewsQA and SQuAD 2.0 dev only measure the result.
+Each question's signals (newsdesk/answer/abstention.py SIGNALS) are computed once by the service's own code;
+every weight vector of a small grid is then scored in numpy, its threshold the
 one with the best SQuAD balanced accuracy that keeps both floors plus a margin (the held-out folds wobble by
 about a point). Per fold, the best vector on the training folds is applied to the held-out fold (no story in
 both). --write stores the in-sample fit and the figures in newsdesk/answer/abstention_weights.json; the
@@ -104,18 +107,19 @@ def main() -> None:
     from newsdesk.settings import Settings
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--newsqa", type=Path, required=True)
-    parser.add_argument("--newsqa-store", type=Path, required=True)
-    parser.add_argument("--squad", type=Path, required=True)
-    parser.add_argument("--squad-store", type=Path, required=True)
+    parser.add_argument("--answerable", type=Path, required=True, help="a set whose questions are all answerable")
+    parser.add_argument("--answerable-store", type=Path, required=True, help="an index of its corpus")
+    parser.add_argument("--mixed", type=Path, required=True, help="a set with unanswerable questions, other topics")
+    parser.add_argument("--mixed-store", type=Path, required=True, help="an index of its corpus")
     parser.add_argument("--cv", type=int, default=5)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--write", action="store_true", help=f"store the in-sample fit in {WEIGHTS_FILE.name}")
     args = parser.parse_args()
-    news_service = build_service(Settings.from_env(store=args.newsqa_store))
-    squad_service = build_service(Settings.from_env(store=args.squad_store))
-    sets = (collect(news_service, args.newsqa, args.limit), collect(squad_service, args.newsqa, args.limit, False),
-            collect(squad_service, args.squad, args.limit))
+    news_service = build_service(Settings.from_env(store=args.answerable_store))
+    squad_service = build_service(Settings.from_env(store=args.mixed_store))
+    sets = (collect(news_service, args.answerable, args.limit),
+            collect(squad_service, args.answerable, args.limit, False),
+            collect(squad_service, args.mixed, args.limit))
     folds = [fold_of(list(s.story), args.cv) for s in sets]
     weights, threshold, _ = fit(sets, tuple(np.ones(len(s.story), bool) for s in sets))
     answered = [np.zeros(len(s.story), bool) for s in sets]
@@ -127,10 +131,10 @@ def main() -> None:
         for s, fold, out in zip(sets, folds, answered, strict=True):
             out[fold == f] = (scores(s, w) >= t)[fold == f]
     squad = sets[2]
-    print(f"questions: NewsQA {len(sets[0].story)}, off-topic {len(sets[1].story)}, SQuAD 2.0 {len(squad.story)} "
-          f"({int((~squad.answerable).sum())} unanswerable); {args.cv} folds by story")
+    print(f"questions: {args.answerable.name} {len(sets[0].story)}, off-topic {len(sets[1].story)}, "
+          f"{args.mixed.name} {len(squad.story)} ({int((~squad.answerable).sum())} unanswerable); {args.cv} folds by story")
     print(f"signals {SIGNALS}")
-    print("NewsQA answer rate | off-topic abstain | SQuAD answer / abstain / balanced")
+    print("answer rate | off-topic abstain | mixed answer / abstain / balanced")
     shipped = [scores(s, WEIGHTS) >= DEFAULTS.abstain_threshold for s in sets]
     fitted = [scores(s, weights) >= threshold for s in sets]
     print(f"{'shipped':16} {WEIGHTS.tolist()} >= {DEFAULTS.abstain_threshold}: {_line(*shipped, squad)[0]}")
@@ -138,7 +142,8 @@ def main() -> None:
     print(f"{'cross-validated':16} per fold: {_line(*answered, squad)[0]}")
     print("chosen per fold (coverage, negation, number, type; threshold):", chosen)
     if args.write:
-        figures = {"folds": args.cv, "in_sample": _line(*fitted, squad)[1], "cross_validated": _line(*answered, squad)[1]}
+        figures = {"folds": args.cv, "sets": {"answerable": args.answerable.name, "mixed": args.mixed.name},
+                   "in_sample": _line(*fitted, squad)[1], "cross_validated": _line(*answered, squad)[1]}
         WEIGHTS_FILE.write_text(json.dumps({"signals": list(SIGNALS), "weights": [round(float(w), 4) for w in weights],
                                             "threshold": round(threshold, 3), "figures": figures}, indent=1) + "\n",
                                 encoding="utf-8")
@@ -147,8 +152,8 @@ def main() -> None:
 
 def _line(news: np.ndarray, off: np.ndarray, squad: np.ndarray, s: Signals) -> tuple[str, dict[str, float]]:
     answer, abstain = float(squad[s.answerable].mean()), float((~squad[~s.answerable]).mean())
-    figures = {"newsqa_answer_rate": float(news.mean()), "off_topic_abstain_rate": float((~off).mean()),
-               "squad_answer_rate": answer, "squad_abstain_rate": abstain, "squad_balanced": (answer + abstain) / 2}
+    figures = {"answer_rate": float(news.mean()), "off_topic_abstain_rate": float((~off).mean()),
+               "mixed_answer_rate": answer, "mixed_abstain_rate": abstain, "mixed_balanced": (answer + abstain) / 2}
     return " | ".join(f"{v:.3f}" for v in figures.values()), {k: round(v, 4) for k, v in figures.items()}
 
 

@@ -310,7 +310,9 @@ def write(names: list[str], weights: np.ndarray, dataset: str, in_sample: Figure
     data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.exists() else {}
     data["features"] = names
     data["weights"] = [round(float(v), 4) for v in weights]
-    data.setdefault("figures", {})[dataset] = {
+    data["fitted_on"] = dataset
+    data["figures"] = {}  # figures of an earlier fit on another set no longer describe these weights
+    data["figures"][dataset] = {
         "folds": k,
         "in_sample": _figures(in_sample),
         "cross_validated": _figures(cross),

@@ -61,9 +61,7 @@ class Ingestor:
         self.embedder = embedder
         self.store = store
         self.config = config
-        self.salt = f"{embedder.name}|{config.sentences}|{config.overlap}"
-        if config.chunk_vectors != "encoded":  # the vectors differ: an index made the other way is re-indexed
-            self.salt += f"|{config.chunk_vectors}"
+        self.salt = index_salt(embedder.name, config)
 
     def run(self, items: Iterable[Loaded], progress: Callable[[int], None] | None = None) -> IngestReport:
         """Ingest everything; Ctrl-C stops after the batches already embedded are stored (report.interrupted)."""
@@ -156,6 +154,14 @@ class Ingestor:
             )
             batch.indexed.append((indexed, cut.old_version))
         return batch
+
+
+def index_salt(embedder_name: str, config: ChunkConfig) -> str:
+    """How articles are indexed (model and chunking), folded into each stored version: a change re-indexes them."""
+    salt = f"{embedder_name}|{config.sentences}|{config.overlap}"
+    if config.chunk_vectors != "encoded":  # the vectors differ: an index made the other way is re-indexed
+        salt += f"|{config.chunk_vectors}"
+    return salt
 
 
 def _without_title(sentences: tuple[Sentence, ...], title: str | None) -> tuple[Sentence, ...]:

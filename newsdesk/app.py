@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from newsdesk.errors import ConfigError
 from newsdesk.index.lock import FolderWriter, StoreLock
+from newsdesk.index.made_by import check_made_by
 from newsdesk.ingest.pipeline import ChunkConfig
 from newsdesk.ports import Embedder, Generator, VectorStore
 from newsdesk.service import AnswerConfig, Service
@@ -26,29 +27,42 @@ if TYPE_CHECKING:
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings pick (ONNX when exported, else sentence-transformers)."""
+    """The embedder the settings pick (the model's ONNX export when made, else sentence-transformers)."""
     if settings.embedder == "hash":
         from newsdesk.adapters.hash_embedder import HashEmbedder
 
         return HashEmbedder()
+    from newsdesk.adapters.encoders import encoder_model
+
+    model = encoder_model(settings.model)
     if settings.embedder == "onnx" or (settings.embedder == "auto" and onnx_ready(settings)):
         from newsdesk.adapters.onnx_embedder import OnnxEmbedder, has_export
 
-        int8 = settings.onnx_int8 and has_export(settings.onnx_dir, int8=True)  # exports before it had none
-        return OnnxEmbedder(settings.onnx_dir, threads=settings.onnx_threads, int8=int8)
+        folder = onnx_folder(settings)
+        int8 = settings.onnx_int8 and has_export(folder, model.name, int8=True)  # exports before it had none
+        return OnnxEmbedder(folder, threads=settings.onnx_threads, int8=int8)
     from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
+    return SentenceTransformerEmbedder(model, batch_size=settings.embed_batch_size)
+
+
+def onnx_folder(settings: Settings) -> Path:
+    """Where the model's ONNX export is (NEWSDESK_ONNX_DIR, else a folder named for the model)."""
+    from newsdesk.adapters.encoders import default_onnx_dir, encoder_model
+
+    return settings.onnx_dir or default_onnx_dir(encoder_model(settings.model))
 
 
 def onnx_ready(settings: Settings) -> bool:
-    """Whether the ONNX export exists and onnxruntime is installed: "auto" then uses it (same vectors, no torch,
-    several times faster to load and to embed; docs/ingest-speed.md)."""
+    """Whether this model's ONNX export exists and onnxruntime is installed: "auto" then uses it (same vectors, no
+    torch, several times faster to load and to embed; docs/ingest-speed.md)."""
     import importlib.util
 
+    from newsdesk.adapters.encoders import encoder_model
     from newsdesk.adapters.onnx_embedder import has_export
 
-    return has_export(settings.onnx_dir) and importlib.util.find_spec("onnxruntime") is not None
+    name = encoder_model(settings.model).name
+    return has_export(onnx_folder(settings), name) and importlib.util.find_spec("onnxruntime") is not None
 
 
 def build_store(settings: Settings) -> VectorStore:
@@ -101,9 +115,11 @@ def build_reader_store(settings: Settings) -> VectorStore | None:
 
 
 def build_service(settings: Settings, store: VectorStore | None = None, embedder: Embedder | None = None,
-                  wait: bool = True, on_wait: Callable[[], None] | None = None) -> Service:
+                  wait: bool = True, on_wait: Callable[[], None] | None = None, check_model: bool = True) -> Service:
     """`store`/`embedder` replace the ones settings would pick (the S3 ingest writer reuses its embedder).
-    A local folder it opens itself gets the writer lock: `wait` False fails at once when another write holds it."""
+    A local folder it opens itself gets the writer lock: `wait` False fails at once when another write holds it.
+    An index made by another model than the embedder's is refused (IndexModelMismatch) unless `check_model` is
+    False (`newsdesk reindex`, which rebuilds it)."""
     if settings.answerer != "extractive" and not settings.bedrock_model_id:
         raise ConfigError("NEWSDESK_BEDROCK_MODEL_ID is required for the bedrock answerer")
     if embedder is None and store is None and settings.index_bucket and not settings.chroma_url:
@@ -123,7 +139,7 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
         store = build_store(settings)
         if local_folder(settings):
             writer = FolderWriter(settings.store, store, wait, on_wait)  # type: ignore[arg-type]
-    return Service(
+    service = Service(
         embedder=embedder if embedder is not None else build_embedder(settings),
         store=store,
         writer=writer,
@@ -133,6 +149,11 @@ def build_service(settings: Settings, store: VectorStore | None = None, embedder
         default_answerer=settings.answerer,
         allow_answerer_override=settings.allow_answerer_override,
     )
+    if check_model:
+        from newsdesk.adapters.encoders import KNOWN_NAMES
+
+        check_made_by(service.store, service.embedder.name, service.chunking, KNOWN_NAMES)
+    return service
 
 
 def build_generators(settings: Settings) -> dict[str, Generator]:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from newsdesk.errors import BadRequest, ConfigError, NewsdeskError, StoreBusy
-from newsdesk.models import Query
+from newsdesk.models import Answer, Query
 from newsdesk.settings import Settings
 
 EXIT_USAGE, EXIT_FAILED, EXIT_BUSY = 2, 1, 75  # 75: EX_TEMPFAIL, "try again later" (--no-wait)
@@ -74,10 +74,12 @@ def _log_level() -> str | None:
 def ingest(paths: tuple[str, ...], store: Path | None, as_json: bool, no_wait: bool) -> None:
     """Add or update articles from PATHS: .txt, .md, .html, .jsonl files, folders, or - for stdin.
 
-    \b
     Re-running is safe: unchanged articles are skipped, changed ones replaced; a run
     that was killed is finished by the next one. One ingest writes at a time: a second
     waits for the first (or, with --no-wait, exits 75). `newsdesk serve` keeps answering.
+
+    \b
+    Examples:
       newsdesk ingest examples/articles/
       newsdesk ingest stories.jsonl --store /data/index
     """
@@ -138,14 +140,21 @@ def _k_option(ctx: click.Context, param: click.Parameter, value: int | None) -> 
               help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--before", "published_before", callback=_day_option,
               help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option("--answerer", type=click.Choice(["extractive", "bedrock"]), envvar="NEWSDESK_ANSWERER")
+@click.option("--answerer", type=click.Choice(["extractive", "bedrock"]), envvar="NEWSDESK_ANSWERER",
+              help="Who writes the answer: extractive (quotes the sentences as they are; the default) or bedrock "
+                   "(a fluent answer by Amazon Bedrock, its citations checked) [env NEWSDESK_ANSWERER].")
+@click.option("--history", multiple=True, metavar="QUESTION",
+              help="An earlier question of the conversation, oldest first (repeat the option): a follow-up takes "
+                   "its subject from them. `newsdesk chat` keeps them for you.")
 def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet: str | None,
-        published_after: str | None, published_before: str | None, answerer: str | None) -> None:
+        published_after: str | None, published_before: str | None, answerer: str | None,
+        history: tuple[str, ...]) -> None:
     """Answer QUESTION from the ingested articles, quoting the sentences it rests on.
 
     \b
       newsdesk ask "What did the council decide about the bridge?"
       newsdesk ask --json --after 2024-03-01 "Who won the election?"
+      newsdesk ask --history "How many acres has the fire burned?" "And how many were evacuated?"
     """
     from newsdesk.api.request_models import parse_query
     from newsdesk.app import build_service, hold_for_reading
@@ -160,7 +169,7 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
             service = build_service(settings)
             filters = {k_: v for k_, v in [("outlet", outlet), ("published_after", published_after),
                                            ("published_before", published_before)] if v}
-            body: dict[str, Any] = {"question": question, "filters": filters or None}
+            body: dict[str, Any] = {"question": question, "filters": filters or None, "history": list(history)}
             if k is not None:
                 body["k"] = k
             if answerer:
@@ -174,6 +183,13 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
+    _print_answer(answer, answerer)
+
+
+def _print_answer(answer: Answer, answerer: str | None) -> None:
+    """An answer as the CLI shows it: the text, any conflict note, then each citation with where to check it."""
+    if answer.resolved_question:
+        click.echo(f"(taken as: {answer.resolved_question})")
     click.echo(answer.text)
     if answer.conflict_note:  # differing figures, newest first
         click.echo(answer.conflict_note)
@@ -181,10 +197,64 @@ def ask(question: str, store: Path | None, as_json: bool, k: int | None, outlet:
         where = ", ".join(x for x in (c.outlet, c.published_at) if x)
         click.echo(f"  [{c.n}] {c.title or c.article_id}" + (f" ({where})" if where else ""))
         click.echo(f"      {c.url or 'no URL'} · {c.article_id} chars {c.start}-{c.end}")
+    explained = {d.statement for d in answer.dropped_statements}
+    for dropped in answer.dropped_statements:
+        why = "; ".join(p.detail or p.reason for p in dropped.problems)
+        click.echo(f"  removed, the sources do not support it ({why}): {dropped.statement}")
     for sentence in answer.unsupported:
-        click.echo(f"  not supported by the sources, removed: {sentence}")
+        if sentence not in explained:
+            click.echo(f"  not supported by the sources, removed: {sentence}")
     if answer.fallback:
         click.echo(f"  ({answer.answerer} answer: the {answerer or 'configured'} answerer failed: {answer.fallback})")
+
+
+@cli.command()
+@store_option
+@click.option("-k", "k", type=int, default=None, callback=_k_option, help="How many sentences to cite (default 3).")
+def chat(store: Path | None, k: int | None) -> None:
+    """Ask questions one after another; follow-ups ("and how many were injured?") take their subject from the
+    questions before (the last three, as on the web page). An empty line or Ctrl-D ends; /new starts afresh.
+
+    \b
+      newsdesk chat
+      > How many acres has the Cedar Ridge Fire burned?
+      > And how many residents were evacuated?
+    """
+    from newsdesk.api.request_models import MAX_HISTORY, parse_query
+    from newsdesk.app import build_service
+
+    try:
+        settings = Settings.from_env(store=store)
+        service = build_service(settings)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    history: list[str] = []
+    while True:
+        try:
+            question = click.prompt(">", prompt_suffix=" ", default="", show_default=False).strip()
+        except click.Abort:  # Ctrl-D or Ctrl-C
+            return
+        if not question:
+            return
+        if question == "/new":
+            history.clear()
+            click.echo("(new conversation)")
+            continue
+        body: dict[str, Any] = {"question": question, "history": history[-MAX_HISTORY:]}
+        if k is not None:
+            body["k"] = k
+        try:
+            answer = service.ask(parse_query(body, service.config.citations, service.config.max_k,
+                                             service.config.max_question_chars))
+        except BadRequest as exc:  # a bad question ends nothing: say what to fix and take the next one
+            click.echo(f"error: {exc}", err=True)
+            continue
+        except NewsdeskError as exc:
+            _fail(exc)
+            return
+        _print_answer(answer, None)
+        history.append(question)
 
 
 @cli.command()
@@ -267,7 +337,7 @@ def list_command(words: str | None, store: Path | None, outlet: str | None, publ
 
 @cli.command()
 @store_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts (and the --check result) as one JSON object.")
 @click.option("--check", is_flag=True, help="Also check every chunk and sentence row against its article (exit 1 if not).")
 def stats(store: Path | None, as_json: bool, check: bool) -> None:
     """Show how many articles, chunks and sentences are indexed, by outlet.
@@ -307,7 +377,9 @@ def stats(store: Path | None, as_json: bool, check: bool) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on: 127.0.0.1 is this machine only; 0.0.0.0 lets other machines in "
+                   "(a local test server: no TLS, no auth).")
 @click.option("--port", default=8080, show_default=True, type=int)
 @store_option
 def serve(host: str, port: int, store: Path | None) -> None:
@@ -344,7 +416,8 @@ def serve(host: str, port: int, store: Path | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write one JSON line per question here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--limit", type=int, help="Only the first N questions.")
-@click.option("--answerer", type=click.Choice(["extractive", "bedrock"]), envvar="NEWSDESK_ANSWERER")
+@click.option("--answerer", type=click.Choice(["extractive", "bedrock"]), envvar="NEWSDESK_ANSWERER",
+              help="Who writes the answers scored: extractive (the default) or bedrock [env NEWSDESK_ANSWERER].")
 def eval_command(dataset_dir: Path, corpus: Path | None, store: Path | None, out: Path | None, as_json: bool,
                  limit: int | None, answerer: str | None) -> None:
     """Score Newsdesk on a QA set: DATASET_DIR holds corpus.jsonl and questions.jsonl.
@@ -436,12 +509,45 @@ def compact(bucket: str | None, fold: bool, as_json: bool) -> None:
                    f"{m['uploaded_bytes']:,} bytes uploaded): version {m['version']}")
 
 
+@cli.command()
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_STORE",
+              help="Index folder [env NEWSDESK_STORE; default .newsdesk].")
+def reindex(store: Path | None) -> None:
+    """Embed every stored article again with the configured model (NEWSDESK_MODEL), after a model change.
+
+    An index remembers which model made it and is refused by any other; this rebuilds it in place, article by
+    article (an interrupted run is refused until it is run again, then finishes the rest).
+
+    \b
+      newsdesk reindex
+      NEWSDESK_MODEL=all-MiniLM-L6-v2 newsdesk reindex --store ./index
+    """
+    from tqdm import tqdm
+
+    from newsdesk.app import build_service, hold_for_writing
+
+    try:
+        settings = Settings.from_env(store=store)
+        with hold_for_writing(settings, True, _waiting("another ingest", settings.store)):
+            service = build_service(settings, check_model=False)
+            # In reverse: the articles the model check samples first are rewritten last.
+            articles = [article for article, _ in service.store.iter_articles()][::-1]
+            with tqdm(total=len(articles), unit="article", disable=not sys.stderr.isatty(), file=sys.stderr) as bar:
+                report = service.ingest(iter(articles), progress=bar.update)
+    except NewsdeskError as exc:
+        _fail(exc)
+        return
+    click.echo(f"reindexed with {service.embedder.name}: {report.summary()}")
+
+
 @cli.command(name="export-onnx")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_ONNX_DIR",
               help="Folder for model.onnx and tokenizer.json [env NEWSDESK_ONNX_DIR; default "
-                   "~/.cache/newsdesk/onnx-all-MiniLM-L6-v2, where the default embedder looks].")
-def export_onnx_command(out: Path | None) -> None:
-    """Export the packaged embedding model to ONNX (needs torch; `make` runs it once after installing).
+                   "~/.cache/newsdesk/onnx-<model name>, where the default embedder looks].")
+@click.option("--if-missing", is_flag=True, help="Do nothing when this model's export is already there.")
+def export_onnx_command(out: Path | None, if_missing: bool) -> None:
+    """Export the sentence encoder (NEWSDESK_MODEL; the shipped one by default) to ONNX (needs torch; `make` runs
+    it once after installing).
 
     With the export in place the default embedder (auto) uses it: same vectors, several times faster.
 
@@ -449,15 +555,21 @@ def export_onnx_command(out: Path | None) -> None:
       newsdesk export-onnx
       newsdesk export-onnx --out /opt/newsdesk/onnx
     """
-    from newsdesk.adapters.onnx_embedder import DEFAULT_DIR
+    from newsdesk.adapters.encoders import default_onnx_dir, encoder_model
+    from newsdesk.adapters.onnx_embedder import has_export
     from newsdesk.adapters.onnx_export import export_onnx
 
     try:
-        folder = export_onnx(out or DEFAULT_DIR)
+        model = encoder_model(Settings.from_env().model)
+        target = out or default_onnx_dir(model)
+        if if_missing and has_export(target, model.name, int8=True):
+            click.echo(f"the ONNX export of {model.name} is already in {target}")
+            return
+        folder = export_onnx(target, model)
     except NewsdeskError as exc:
         _fail(exc)
         return
-    click.echo(f"exported the ONNX model to {folder}")
+    click.echo(f"exported {model.name} to ONNX in {folder}")
 
 
 def main() -> None:

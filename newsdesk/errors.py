@@ -13,6 +13,12 @@ class ConfigError(NewsdeskError):
     code = "bad_config"
 
 
+class IndexModelMismatch(ConfigError):
+    """The index was made by another embedding model (or other chunk settings) than the one configured."""
+
+    code = "index_model_mismatch"
+
+
 class BadRequest(NewsdeskError):
     """The caller asked for something malformed (question, filters, k)."""
 

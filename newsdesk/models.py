@@ -198,9 +198,12 @@ class ClaimGroup:
 
     about: str  # what the figures count ("homes", "deaths", "$")
     claims: tuple[Claim, ...]
+    # "updated": the newest dated report revises earlier ones (it is the current figure); "differ": reports of the
+    # same day (or undated) disagree.
+    kind: str = "differ"
 
     def to_dict(self) -> dict[str, object]:
-        return {"about": self.about, "claims": [c.to_dict() for c in self.claims]}
+        return {"about": self.about, "kind": self.kind, "claims": [c.to_dict() for c in self.claims]}
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ class Answer:
     conflict_note: str | None = None  # says so, newest first, from the cited sentences and their metadata
     claims: tuple[ClaimGroup, ...] = ()
     dropped_statements: tuple[DroppedStatement, ...] = ()  # each removed generated sentence and why
+    resolved_question: str | None = None  # a follow-up as it was taken: what the conversation filled in
 
     def to_dict(self) -> dict[str, object]:
         """The answer as the JSON object the API returns."""
@@ -254,6 +258,8 @@ class Answer:
             "answerer": self.answerer,
             "timing_ms": {k: round(v, 2) for k, v in self.timing_ms.items()},
         }
+        if self.resolved_question:
+            body["resolved_question"] = self.resolved_question
         if self.fallback:
             body["fallback"] = self.fallback
         if self.unsupported:

@@ -30,7 +30,11 @@ class Settings:
     compact_fraction: float = 0.25
     compact_max_deltas: int = 16
     snapshot_dir: Path | None = None  # where S3 snapshots are unpacked; default <system temp dir>/newsdesk
-    onnx_dir: Path | None = None  # the `newsdesk export-onnx` output; default ~/.cache/newsdesk/onnx-all-MiniLM-L6-v2
+    # The sentence encoder: "newsdesk-qa" (all-MiniLM-L6-v2 fine-tuned on SQuAD train for question-to-sentence
+    # similarity, shipped in newsdesk/encoder/), "all-MiniLM-L6-v2" (the packaged base model) or a
+    # sentence-transformers folder. An index remembers the model that made it (newsdesk reindex changes it).
+    model: str = "newsdesk-qa"
+    onnx_dir: Path | None = None  # the `newsdesk export-onnx` output; default ~/.cache/newsdesk/onnx-<model name>
     # "auto": the ONNX export on onnxruntime when it has been made (same vectors, no torch), otherwise
     # sentence-transformers; or "sentence-transformers", "onnx", "hash" (tests only).
     embedder: str = "auto"

@@ -64,10 +64,12 @@ def loaded_fake_service(fake_service: Service) -> Service:
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Any:
-    """The packaged all-MiniLM-L6-v2, loaded once per test session (the first load takes ~8 s)."""
+    """The default encoder (the shipped fine-tuned model), loaded once per test session (the first load takes ~8 s)."""
+    from newsdesk.adapters.encoders import encoder_model
     from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
+    from newsdesk.settings import DEFAULTS
 
-    return SentenceTransformerEmbedder()
+    return SentenceTransformerEmbedder(encoder_model(DEFAULTS.model))
 
 
 @pytest.fixture

@@ -301,7 +301,7 @@ def test_the_cli_shows_removed_sentences_and_fallbacks(tmp_path: Path, fake: Fak
     assert shown.exit_code == 0, shown.output
     assert shown.output.startswith(f"Power was cut to 9,500 homes. [1] {ONE_LEFT_OUT}\n"
                                    "  [1] Storm cuts power across the harbor district")
-    assert "not supported by the sources, removed: It was historic." in shown.output
+    assert "removed, the sources do not support it (" in shown.output and "): It was historic." in shown.output
 
     fake.reply(Reply(status=403, error_type="AccessDeniedException"))
     shown = runner.invoke(cli, ["ask", "--answerer", "bedrock", QUESTION])

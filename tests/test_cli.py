@@ -222,6 +222,22 @@ def test_help_has_worked_examples(run: Any) -> None:
         assert command in result.stdout
 
 
+@pytest.mark.parametrize(("command", "option"), [("ask", "--answerer"), ("eval", "--answerer"), ("stats", "--json"),
+                                                 ("serve", "--host")])
+def test_options_say_what_they_do(run: Any, command: str, option: str) -> None:
+    [param] = [p for p in cli.commands[command].params if option in p.opts]  # type: ignore[attr-defined]
+    assert getattr(param, "help", None), f"newsdesk {command} {option} has no help text"
+    options = run(command, "--help").stdout.split("\nOptions:\n", 1)[1]
+    assert param.help.split()[0] in options.split(option, 1)[1].split("\n  -")[0]  # type: ignore[attr-defined]
+
+
+def test_ingest_help_keeps_its_examples_apart_from_the_paragraph(run: Any) -> None:
+    shown = run("ingest", "--help").stdout
+    paragraph, _, examples = shown.partition("\n\n  Examples:\n")
+    assert examples.startswith("    newsdesk ingest examples/articles/\n"), shown
+    assert "newsdesk ingest" not in paragraph.split("Usage:", 1)[1].split("\n", 1)[1], shown
+
+
 @pytest.mark.model
 def test_demo_with_the_real_model(clean_env: pytest.MonkeyPatch, examples_store: Path) -> None:
     """What `make demo` shows: re-ingesting the samples changes nothing, and the storm question is answered."""

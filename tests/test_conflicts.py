@@ -80,12 +80,40 @@ def test_conflicting_citations_are_renumbered_newest_first_and_the_rest_keep_the
 
 def test_the_note_uses_only_the_cited_words_and_the_metadata() -> None:
     citations, groups, note = resolve([MD, HTML])
-    assert note == ("The reports differ, newest first: Lakeshore Gazette reported 19 on 2024-10-15 [1]; "
-                    "Valley Courier reported at least 12 people on 2024-10-14 [2].")
+    assert note == ("The figure was updated over time: the latest, Lakeshore Gazette reported 19 on 2024-10-15 [1]; "
+                    "earlier, Valley Courier reported at least 12 people on 2024-10-14 [2].")
     by_n = {c.n: c for c in citations}
     for claim in groups[0].claims:
         assert claim.value.casefold() in by_n[claim.n].sentence.casefold()
         assert (claim.outlet, claim.published_at) == (by_n[claim.n].outlet, by_n[claim.n].published_at)
+
+
+def test_reports_of_one_day_that_differ_are_a_disagreement_not_an_update() -> None:
+    same_day = cite(2, "lg", HTML.sentence, "Lakeshore Gazette", "2024-10-14")
+    citations, groups, note = resolve([MD, same_day])
+    assert groups[0].kind == "differ" and note is not None and note.startswith("The reports differ, newest first: ")
+    undated = cite(2, "lg", HTML.sentence, "Lakeshore Gazette", None)
+    assert find_conflicts([MD, undated])[0].kind == "differ"  # an undated report is never the newest
+
+
+def test_figures_written_in_words_are_figures_of_their_measure() -> None:
+    found = [(f.amount, f.unit) for s in ("Three people died when a wall collapsed.", "The toll rose to seven.",
+                                          "Gunmen killed five villagers.", "Seven dead after the crash.",
+                                          "Twenty-three people were injured.", "The fire destroyed a dozen homes.")
+             for f in figures(s)]
+    assert found == [(3, "deaths"), (7, "deaths"), (5, "deaths"), (7, "deaths"), (23, "people"), (12, "home")]
+    assert figures("One of the officers said no one was hurt on one day.") == []
+
+
+def test_the_note_is_about_the_measure_asked() -> None:
+    acres = cite(1, "a", "The fire has burned 11,350 acres and three people died, officials said.", "State Wire",
+                 "2024-08-05")
+    later = cite(2, "b", "The fire has burned 12,100 acres, and the toll rose to seven, officials said.", "Mountain Times",
+                 "2024-08-09")
+    assert {g.about for g in find_conflicts([acres, later])} == {"acre", "deaths"}
+    assert [g.about for g in find_conflicts([acres, later], question="How many people died in the fire?")] == ["deaths"]
+    assert [g.about for g in find_conflicts([acres, later], question="How many acres has it burned?")] == ["acre"]
+    assert find_conflicts([acres, later], question="How many homes burned?") == ()
 
 
 def test_no_conflict_leaves_citations_alone() -> None:
@@ -100,8 +128,8 @@ def conflicted_answer() -> Answer:
 
 def test_the_json_marks_a_conflict_and_groups_its_claims() -> None:
     body = conflicted_answer().to_dict()
-    assert body["conflict"] is True and body["conflict_note"].startswith("The reports differ, newest first:")
-    assert body["claims"] == [{"about": "deaths", "claims": [
+    assert body["conflict"] is True and body["conflict_note"].startswith("The figure was updated over time:")
+    assert body["claims"] == [{"about": "deaths", "kind": "updated", "claims": [
         {"n": 1, "value": "19", "article_id": "lg", "outlet": "Lakeshore Gazette", "published_at": "2024-10-15"},
         {"n": 2, "value": "at least 12 people", "article_id": "vc", "outlet": "Valley Courier",
          "published_at": "2024-10-14"}]}]
@@ -113,7 +141,7 @@ def test_the_json_marks_a_conflict_and_groups_its_claims() -> None:
 def test_slack_shows_the_note_between_the_answer_and_the_sources() -> None:
     answer = conflicted_answer()
     texts = [b["text"]["text"] for b in answer_blocks(answer) if b["type"] == "section"]
-    assert texts[1].startswith(":warning: The reports differ, newest first:")
+    assert texts[1].startswith(":warning: The figure was updated over time:")
     assert "Valley Courier reported at least 12 people on 2024-10-14 [2]" in answer_text(answer)
 
 
@@ -137,7 +165,8 @@ def test_plain_ask_prints_the_note_under_the_answer(clean_env: pytest.MonkeyPatc
     question = "Does the Valley Courier agree with the Lakeshore Gazette on the death toll?"
     result = run_cli(clean_env, store, "ask", "-k", "3", question)
     lines = result.stdout.splitlines()
-    assert result.exit_code == 0 and lines[1].startswith("The reports differ, newest first: Lakeshore Gazette reported 19")
+    assert result.exit_code == 0
+    assert lines[1].startswith("The figure was updated over time: the latest, Lakeshore Gazette reported 19")
     as_json = json.loads(run_cli(clean_env, store, "ask", "--json", "How many people died in Storm Hadley?").stdout)
     assert as_json["conflict"] is True and as_json["claims"][0]["about"] == "deaths"
 

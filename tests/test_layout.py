@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: list[tuple[str, ...]] = [
     ("newsdesk.errors", "newsdesk.models", "newsdesk.settings", "newsdesk.ports"),
     ("newsdesk.ingest",),
+    ("newsdesk.training",),
     ("newsdesk.index",),
     ("newsdesk.snapshots",),
     ("newsdesk.answer",),

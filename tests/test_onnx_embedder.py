@@ -15,12 +15,13 @@ import pytest
 from newsdesk.ingest.load import load_paths
 from newsdesk.ingest.sentences import split_sentences
 
+from newsdesk.adapters.encoders import encoder_model
 from newsdesk.adapters.onnx_embedder import OnnxEmbedder
 from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
 from newsdesk.app import build_service, index_blobs
 from newsdesk.errors import ConfigError
 from newsdesk.models import Article
-from newsdesk.settings import Settings
+from newsdesk.settings import DEFAULTS, Settings
 from newsdesk.snapshots.snapshots import publish
 from tests.conftest import EXAMPLES, ROOT
 from tests.moto_fixtures import FAKE_AWS
@@ -42,7 +43,7 @@ def aws_variables_restored() -> Iterator[None]:
 def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from newsdesk.adapters.onnx_export import export_onnx
 
-    return export_onnx(tmp_path_factory.mktemp("onnx") / "model")
+    return export_onnx(tmp_path_factory.mktemp("onnx") / "model", encoder_model(DEFAULTS.model))
 
 
 def sample_texts() -> list[str]:
@@ -61,14 +62,16 @@ def sample_texts() -> list[str]:
 def test_vectors_match_sentence_transformers(onnx_dir: Path) -> None:
     texts = sample_texts()
     assert len(texts) >= 200
-    onnx = OnnxEmbedder(onnx_dir, batch_size=16).embed(texts)
-    reference = SentenceTransformerEmbedder().embed(texts)
+    float_onnx = OnnxEmbedder(onnx_dir, batch_size=16)
+    onnx = float_onnx.embed(texts)
+    st = SentenceTransformerEmbedder(encoder_model(DEFAULTS.model))
+    reference = st.embed(texts)
     assert onnx.shape == reference.shape == (len(texts), 384)
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
     cosines = (onnx * reference).sum(axis=1)
     worst = int(np.argmin(cosines))
     assert cosines.min() >= 0.999, f"cosine {cosines.min():.5f} for {texts[worst][:80]!r}"
-    assert OnnxEmbedder.name == SentenceTransformerEmbedder.name  # stored indexes stay valid across the two
+    assert float_onnx.name == st.name  # stored indexes stay valid across the two
 
 
 def test_a_text_gets_the_same_vector_alone_or_in_any_batch(onnx_dir: Path) -> None:
@@ -86,7 +89,7 @@ def test_int8_export_is_close_to_float_under_its_own_name(onnx_dir: Path) -> Non
     int8 = OnnxEmbedder(onnx_dir, int8=True)
     cosines = (int8.embed(texts) * exact).sum(axis=1)
     assert cosines.mean() >= 0.99 and cosines.min() >= 0.95, (cosines.mean(), cosines.min())
-    assert int8.name != OnnxEmbedder.name  # its vectors differ a little: articles indexed with float are re-indexed
+    assert int8.name == OnnxEmbedder(onnx_dir).name + "-int8"  # other vectors: an index made by float is refused
     assert (onnx_dir / "model-int8.onnx").stat().st_size < (onnx_dir / "model.onnx").stat().st_size / 2
 
 
@@ -121,7 +124,10 @@ def test_lambda_query_path_answers_from_s3_without_torch(onnx_dir: Path, moto_ur
         f"print(json.dumps({{'response': response, 'loaded': [m for m in {HEAVY!r} if m in sys.modules]}}))\n"
     )
     (tmp_path / "empty-tmp").mkdir()
+    # The float export: its vectors are sentence-transformers' (the int8 model's differ, and an index made by
+    # another model is refused).
     env = {**os.environ, **FAKE_AWS, "TMPDIR": str(tmp_path / "empty-tmp"), "NEWSDESK_EMBEDDER": "onnx",
+           "NEWSDESK_ONNX_INT8": "false",
            "NEWSDESK_ONNX_DIR": str(onnx_dir), "NEWSDESK_INDEX_BUCKET": "onnx-index", "NEWSDESK_S3_ENDPOINT_URL": moto_url}
     question = json.dumps({"question": "How many homes lost power in the storm?"})
     done = subprocess.run([sys.executable, "-c", script, question], cwd=ROOT, env=env, capture_output=True, text=True,

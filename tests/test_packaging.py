@@ -35,3 +35,6 @@ def test_the_wheel_builds_without_warnings_and_holds_the_page(tmp_path: Path) ->
     [wheel] = (tmp_path / "wheel").glob("newsdesk-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"newsdesk/api/web/{name}" for name in PAGE_FILES} <= names, sorted(n for n in names if "/web/" in n)
+    # the shipped encoder travels in the wheel (the Lambda image installs it that way)
+    assert {"newsdesk/encoder/model.safetensors", "newsdesk/encoder/MODEL_CARD.md",
+            "newsdesk/encoder/1_Pooling/config.json", "newsdesk/encoder/tokenizer.json"} <= names

@@ -111,7 +111,8 @@ def test_ask_command_replies_only_to_the_user(entry: SlackEntry, slack_api: Fake
 
 def test_abstention_is_said_plainly(make_entry: Callable[[Callable[[], Service]], SlackEntry],
                                     loaded_fake_service: Service, slack_api: FakeSlack) -> None:
-    loaded_fake_service.config = dataclasses.replace(loaded_fake_service.config, abstain_threshold=0.99)
+    pipeline = loaded_fake_service.pipeline
+    pipeline.config = dataclasses.replace(pipeline.config, abstain_threshold=0.99)
     deliver(make_entry(lambda: loaded_fake_service), events_body("app_mention", text="<@UNEWSDESK> Who won the chess final?"))
 
     [post] = slack_api.called("chat.postMessage")

@@ -122,3 +122,14 @@ def test_earlier_questions_only_when_newsdesk_answered_in_the_thread() -> None:
     assert earlier_questions(thread, "5.0", "UBOT", "B1", limit=1) == ("when will it reopen?",)
     long_first = [{**thread[0], "text": "<@UBOT> " + "why " * 300}, *thread[1:]]
     assert earlier_questions(long_first, "5.0", "UBOT", "B1") == ("when will it reopen?",)
+
+
+def test_a_follow_up_says_how_it_was_taken() -> None:
+    from newsdesk.models import Answer
+
+    answer = Answer("And how many were evacuated?", "About 1,200 residents were ordered to leave. [1]", False, (),
+                    resolved_question="And how many were evacuated? (Cedar Ridge Fire)")
+    contexts = [e["text"] for b in answer_blocks(answer) if b["type"] == "context" for e in b["elements"]]
+    assert "_Taken as:_ And how many were evacuated? (Cedar Ridge Fire)" in contexts
+    alone = Answer("How many acres burned?", "text [1]", False, ())
+    assert not any("Taken as" in e["text"] for b in answer_blocks(alone) if b["type"] == "context" for e in b["elements"])

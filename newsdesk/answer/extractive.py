@@ -6,13 +6,13 @@ import time
 
 from newsdesk.answer.cite import make_citations
 from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
-from newsdesk.answer.conflicts import resolve
-from newsdesk.answer.evidence import Evidence
+from newsdesk.answer.conflicts import asked_units, figures, related, resolve
+from newsdesk.answer.evidence import Evidence, ScoredSentence
 from newsdesk.answer.gather import Gathered
 from newsdesk.models import Answer, Filters, Query
 
 
-def extractive_answer(query: Query, evidence: Evidence, repeat_cost: float) -> Answer:
+def extractive_answer(query: Query, evidence: Evidence, repeat_cost: float, max_k: int = 10) -> Answer:
     """The best evidence sentences, quoted verbatim and verified at their offsets; an abstention when unsupported."""
     timing = evidence.timing
     if not evidence.supported:
@@ -21,13 +21,42 @@ def extractive_answer(query: Query, evidence: Evidence, repeat_cost: float) -> A
     first = best_per_outlet(evidence.scored, evidence.outlets, evidence.articles)
     chosen = evidence.picks if isinstance(evidence, Gathered) and evidence.picks else choose(
         evidence.scored, max(query.k, len(first)), evidence.per_article, first, repeat_cost)
+    named = evidence.outlets or isinstance(evidence, Gathered) and (evidence.plan.outlets or evidence.plan.ranges)
+    if query.filters.empty and not named:  # a question about one outlet's report, or one day's, keeps to it
+        chosen = with_newest_figure(chosen, evidence, max_k)
     citations, dropped = make_citations(chosen, evidence.articles)
     timing["total"] = _ms(evidence.started)
     if not citations:
         return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, dropped, timing)
-    citations, claims, note = resolve(citations)  # differing figures: said so, newest first
+    citations, claims, note = resolve(citations, evidence.question)  # differing figures of what was asked
     return Answer(evidence.question, compose(citations), False, tuple(citations), evidence.ranked_ids, dropped,
                   timing, conflict=bool(claims), conflict_note=note, claims=claims)
+
+
+def with_newest_figure(chosen: list[ScoredSentence], evidence: Evidence, max_k: int) -> list[ScoredSentence]:
+    """For a question that asks for a figure ("how many acres", "how many died"): the newest dated evidence sentence
+    giving that figure about the same event as the first citation is always quoted, past k (up to `max_k`): an
+    answer about a changing count must not leave out its latest report. Undated reports never count as newest."""
+    units = asked_units(evidence.question)
+    if not chosen or not units:
+        return chosen
+    top = chosen[0].stored.sentence.text
+
+    def day(item: ScoredSentence) -> int | None:
+        return evidence.articles[item.stored.sentence.article_id].published_day
+
+    giving = [item for item in evidence.scored if day(item) is not None
+              and units & {f.unit for f in figures(item.stored.sentence.text)}
+              and (item.stored.sentence.text == top or related(top, item.stored.sentence.text))]
+    if not giving:
+        return chosen
+    newest = max(giving, key=lambda item: (day(item) or 0, item.score))
+    held = {(c.stored.sentence.article_id, c.stored.sentence.index) for c in chosen}
+    if (newest.stored.sentence.article_id, newest.stored.sentence.index) in held:
+        return chosen
+    if len(chosen) >= max_k:
+        chosen = chosen[: max_k - 1]
+    return [*chosen, newest]
 
 
 def no_match(query: Query, evidence: Evidence) -> Answer | None:

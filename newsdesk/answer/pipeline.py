@@ -4,7 +4,7 @@ gather across parts -> choose, cite, resolve figures, compose (or generate)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from newsdesk.answer.candidates import add_named_outlets, read_sentences, retrieve_current
 from newsdesk.answer.evidence import Evidence, Support, question_terms, score_sentences, support
@@ -85,9 +85,11 @@ class QuestionPipeline:
             return unmatched
         if evidence.supported and answerer != "extractive":
             generator = self._generator(answerer)
-            return generate_answer(generator, query, evidence,
-                                   lambda: extractive_answer(query, evidence, self.config.repeat_cost))
-        return extractive_answer(query, evidence, self.config.repeat_cost)
+            answer = generate_answer(generator, query, evidence,
+                                     lambda: extractive_answer(query, evidence, self.config.repeat_cost, self.config.max_k))
+        else:
+            answer = extractive_answer(query, evidence, self.config.repeat_cost, self.config.max_k)
+        return replace(answer, resolved_question=evidence.resolved_question)
 
     def evidence(self, query: Query) -> Evidence:
         """The scored evidence for a question, gathered across the sources and times it names (every answerer's input)."""
@@ -126,6 +128,7 @@ class QuestionPipeline:
             supported=self.config.supports(support(asked, scored, next(iter(retrieved.evidence_ids), None))),
             per_article=1 if several else self.config.per_article,
             outlets=retrieved.outlets[: self.config.max_k] if several else [],
+            resolved_question=resolved.shown,
         )
         plan = plan_sources(question, tuple(lexical.outlets))  # the sources and times it asks for, if any
         limits = Limits(query.k, self.config.max_k, self.config.repeat_cost, self.config.gathering)

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from newsdesk.errors import BadRequest
+from newsdesk.index.lexical import terms
 from newsdesk.models import Query
+
+# A question that opens like these continues the one before ("And how many were injured?", "What about Kyiv?").
+CONTINUES = re.compile(r"^\W*(?:and|also|but|so|then|what about|how about|same for|as for)\b", re.I)
+# Words that stand for something said before.
+REFERS_BACK = re.compile(
+    r"\b(?:it|its|it's|they|them|their|theirs|this|that|these|those|he|him|his|she|her|hers|there|then|"
+    r"the other(?: one)?|the same|the latter|the former)\b", re.I)
+NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*|\d{4})(?:\s+(?:of\s+|the\s+|de\s+)?(?:[A-Z][\w'’.-]*|\d{4}))*")
+# Capitalised only because they open the question (or are "I"): never a name.
+OPENERS = frozenset({"a", "an", "and", "also", "as", "but", "so", "then", "what", "which", "who", "whom", "whose",
+    "when", "where", "why", "how", "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would",
+    "should", "has", "have", "had", "i", "in", "on", "at", "for", "of", "the", "what's", "who's"})
 
 
 @dataclass(frozen=True)
@@ -18,10 +32,17 @@ class QuestionLimits:
 
 @dataclass(frozen=True)
 class Resolved:
-    """A question as the pipeline answers it: the user's words and the text searched for."""
+    """A question as the pipeline answers it: the user's words, the text searched for, and what an earlier turn
+    filled in (None when the question stands alone)."""
 
     question: str  # the question, whitespace squashed: what the answer is about
     search_text: str  # what retrieval and scoring read
+    carried: str | None = None  # what the conversation supplied, shown to the user as the question's meaning
+
+    @property
+    def shown(self) -> str | None:
+        """The question as it was taken, for a follow-up: "And how many were evacuated? (Cedar Ridge Fire)"."""
+        return f"{self.question} ({self.carried})" if self.carried else None
 
 
 def check_question(query: Query, limits: QuestionLimits) -> str:
@@ -48,5 +69,48 @@ def check_question(query: Query, limits: QuestionLimits) -> str:
 
 
 def resolve(query: Query, question: str) -> Resolved:
-    """The text to search for: the earlier questions of the conversation, then this one."""
-    return Resolved(question, " ".join((*query.context, question)))
+    """The question with what it refers back to filled in from the conversation (`query.context`, oldest first).
+
+    A question with its own subject is searched alone, whatever came before; a follow-up ("And how many were
+    evacuated?", "When was it restored?", "What about the other bridge?") is searched with the subject of the turn
+    it continues: that turn's names and dates, or, when it named none, its content words. Earlier follow-ups are
+    resolved the same way first, so a chain of them keeps its subject.
+    """
+    subject: str | None = None
+    for earlier in query.context:
+        earlier = " ".join(earlier.split())
+        if earlier:
+            subject = _subject(earlier) if stands_alone(earlier) or subject is None else subject
+    if subject is None or stands_alone(question):
+        return Resolved(question, question)
+    return Resolved(question, f"{question} {subject}", subject)
+
+
+def stands_alone(question: str) -> bool:
+    """Whether a question carries its own subject: it names something, or asks about two or more things without
+    opening as a continuation or pointing back with a pronoun."""
+    if CONTINUES.search(question):
+        return False
+    if names(question):
+        return True
+    return not REFERS_BACK.search(question) and len(terms(question)) >= 2
+
+
+def names(text: str) -> list[str]:
+    """Capitalised word runs and years that are not just the question's opening word."""
+    found = []
+    for match in NAME.finditer(text):
+        words = match.group().split()
+        while words and words[0].casefold().strip("'’") in OPENERS:
+            words.pop(0)
+        if words:
+            found.append(" ".join(words).rstrip(".'’"))
+    return found
+
+
+def _subject(question: str) -> str:
+    """What a question is about, to fill in a follow-up: its names and dates, else its content words."""
+    named = names(question)
+    if named:
+        return ", ".join(dict.fromkeys(named))
+    return " ".join(w for w in re.findall(r"[\w'’-]+", question) if terms(w))

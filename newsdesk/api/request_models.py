@@ -75,8 +75,9 @@ class ChatRequest(BaseModel):
         None, description="Who writes the answer; only where the deployment allows the choice.")
     history: list[str] = Field(
         default_factory=list, max_length=MAX_HISTORY, examples=[["How many homes lost power in the storm?"]],
-        description=f"Earlier questions of this conversation, oldest first (at most {MAX_HISTORY}): a follow-up "
-                    "such as 'and how many were injured?' is searched together with them.")
+        description=f"Earlier questions of this conversation, oldest first (at most {MAX_HISTORY}). A question "
+                    "with its own subject is answered as if asked alone; a follow-up such as 'and how many were "
+                    "injured?' or 'when was it restored?' takes its subject from them (see resolved_question).")
 
     @field_validator("question")
     @classmethod
@@ -206,6 +207,9 @@ class ChatResponse(BaseModel):
     citations: list[Citation]
     answerer: str
     timing_ms: dict[str, float]
+    resolved_question: str | None = Field(
+        None, description="A follow-up as it was taken: the question with what the conversation filled in, e.g. "
+                          "'And how many were evacuated? (Cedar Ridge Fire)'. Absent when the question stood alone.")
     fallback: str | None = Field(None, description="Why the requested answerer fell back to the extractive one.")
     unsupported: list[str] | None = Field(None, description="Generated sentences removed because no source supports them.")
     dropped_statements: list[DroppedStatement] | None = Field(

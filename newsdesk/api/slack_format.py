@@ -29,6 +29,8 @@ def answer_blocks(answer: Answer, question: str | None = None) -> list[Block]:
     head: list[Block] = []
     if question:
         head.append(_context(f"*Question:* {escape(_cut(question, 1000))}"))
+    if answer.resolved_question:  # a follow-up: say what the thread filled in
+        head.append(_context(f"_Taken as:_ {escape(_cut(answer.resolved_question, 1000))}"))
     footer = _context(_footer(answer))
     if answer.abstained or not answer.citations:
         return [*head, _section(f":information_source: {escape(answer.text)}"), footer]

@@ -1,0 +1,156 @@
+"""Answers at the shipped settings: the shipped encoder (its ONNX export when made), the shipped weights and
+thresholds, over a small newsroom written for these tests (tests/fixtures/newsroom) plus the samples.
+
+Each question checks what a reader sees: the sentence cited for an on-topic question, an abstention for an
+off-topic or unanswerable one, follow-ups that take only their subject from the conversation, and figures written
+in words compared as figures. One index is built for the module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from newsdesk.ingest.load import load_paths
+
+from newsdesk.app import build_service
+from newsdesk.cli import cli
+from newsdesk.models import Answer, Query
+from newsdesk.service import Service
+from newsdesk.settings import Settings
+from tests.conftest import EXAMPLES
+
+pytestmark = pytest.mark.model
+NEWSROOM = Path(__file__).resolve().parent / "fixtures" / "newsroom" / "articles.jsonl"
+ACRES = "How many acres has the Cedar Ridge Fire burned?"
+STORM = "How many homes lost power in the storm?"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("shipped") / "index"
+    report = build_service(Settings.from_env({}, store=path)).ingest(load_paths([str(EXAMPLES), str(NEWSROOM)]))
+    assert report.failed == 0 and report.added == 13, report.errors
+    return path
+
+
+@pytest.fixture(scope="module")
+def service(store: Path) -> Iterator[Service]:
+    yield build_service(Settings.from_env({}, store=store))  # every default: model, weights, thresholds
+
+
+def ask(service: Service, question: str, *history: str) -> Answer:
+    return service.ask(Query(question, context=history))
+
+
+def first(answer: Answer) -> str:
+    assert not answer.abstained, answer.text
+    return answer.citations[0].sentence
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Where were the captured soldiers taken?", "were taken to Kyiv"),
+    ("What did Zelensky offer?", "Zelensky offered to hand the two soldiers over"),
+    ("What caused the fire?", "The cause of the fire is under investigation"),
+    ("How much did the library renovation cost?", "The project cost $6.8 million"),
+    ("How many North Korean soldiers have died?", "about 300 North Korean soldiers had died"),
+    ("When will the Old Mill Bridge reopen?", "could reopen to cars by early summer"),
+])
+def test_on_topic_questions_cite_the_sentence_that_answers(service: Service, question: str, expected: str) -> None:
+    answer = ask(service, question)
+    assert expected in " ".join(c.sentence for c in answer.citations[:2]), [c.sentence for c in answer.citations]
+
+
+@pytest.mark.parametrize("question", [
+    "Who won the 2022 World Cup final?",  # off topic
+    "What is the capital of Australia?",  # off topic
+    "Who is the incident commander of the Cedar Ridge Fire?",  # on topic, not reported
+])
+def test_questions_the_reporting_does_not_answer_are_declined(service: Service, question: str) -> None:
+    assert ask(service, question).abstained
+
+
+def test_a_figure_question_cites_the_newest_report_and_says_the_figure_was_updated(service: Service) -> None:
+    answer = ask(service, ACRES)
+    sentences = [c.sentence for c in answer.citations]
+    assert any("12,100 acres" in s for s in sentences)  # the newest report (9 August) is always quoted
+    assert answer.conflict_note is not None and answer.conflict_note.startswith("The figure was updated over time")
+    assert "the latest, Mountain Times reported 12,100 acres on 2024-08-09" in answer.conflict_note
+    assert answer.claims[0].kind == "updated" and answer.claims[0].about == "acre"
+
+
+def test_deaths_written_in_words_are_compared_as_figures(service: Service) -> None:
+    answer = ask(service, "How many people died in the Cedar Ridge Fire?")
+    assert answer.conflict_note is not None, [c.sentence for c in answer.citations]
+    assert answer.claims[0].about == "deaths"
+    assert "Valley Courier reported seven on 2024-08-06" in answer.conflict_note
+    assert "State Wire reported three people on 2024-08-05" in answer.conflict_note
+    assert "acres" not in answer.conflict_note  # the note is about what was asked
+
+
+# -- follow-ups ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("question", "history", "expected"), [
+    # a new topic is answered as if asked alone
+    ("How much did the library renovation cost?", (STORM,), "The project cost $6.8 million"),
+    ("Where were the captured soldiers taken?", (ACRES,), "were taken to Kyiv"),
+    ("When will the Old Mill Bridge reopen?", (STORM,), "could reopen to cars by early summer"),
+    # after an abstention
+    ("How many North Korean soldiers have died?", ("Who won the 2022 World Cup final?",),
+     "about 300 North Korean soldiers had died"),
+    # after a conflict answer, a follow-up that points back
+    ("And how many residents were evacuated?", (ACRES,), "residents"),
+])
+def test_follow_up_matrix(service: Service, question: str, history: tuple[str, ...], expected: str) -> None:
+    alone_or_not = ask(service, question, *history)
+    assert expected in " ".join(c.sentence for c in alone_or_not.citations[:2]), [
+        c.sentence for c in alone_or_not.citations]
+    if not history or question[0:4] != "And ":
+        assert alone_or_not.resolved_question is None
+        assert [c.sentence for c in alone_or_not.citations] == [c.sentence for c in ask(service, question).citations]
+    else:
+        assert alone_or_not.resolved_question == f"{question} (Cedar Ridge Fire)"
+        assert "acres" not in first(alone_or_not)  # not the previous question's answer again
+
+
+def test_a_pronoun_follow_up_takes_the_earlier_subject(service: Service) -> None:
+    answer = ask(service, "When was it restored?", STORM)
+    assert answer.resolved_question is not None and "storm" in answer.resolved_question
+    assert any("reconnected" in c.sentence or "power" in c.sentence for c in answer.citations)
+
+
+def test_follow_ups_over_http(service: Service) -> None:
+    from newsdesk.api.http import handle_chat
+    from tests.test_web_api import BASE
+
+    def chat(body: dict[str, Any]) -> dict[str, Any]:
+        event = json.loads(json.dumps(BASE))
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/chat"
+        event["requestContext"]["http"]["method"] = "POST"
+        event["body"] = json.dumps(body)
+        response = handle_chat(event, lambda: service, "*")
+        assert response["statusCode"] == 200, response
+        return json.loads(response["body"])
+
+    follow = chat({"question": "And how many residents were evacuated?", "history": [ACRES]})
+    assert follow["resolved_question"] == "And how many residents were evacuated? (Cedar Ridge Fire)"
+    assert "residents" in follow["citations"][0]["sentence"]
+    new_topic = chat({"question": "How much did the library renovation cost?", "history": [STORM]})
+    assert "resolved_question" not in new_topic and "$6.8 million" in new_topic["citations"][0]["sentence"]
+
+
+def test_follow_ups_in_the_cli(store: Path, clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.delenv("NEWSDESK_ONNX_DIR")  # the store was made with the default embedder, export included
+    runner = CliRunner()
+    env = {"NEWSDESK_STORE": str(store)}
+    asked = runner.invoke(cli, ["ask", "--history", ACRES, "And how many residents were evacuated?"], env=env,
+                          catch_exceptions=False)
+    assert asked.exit_code == 0, asked.output
+    assert "(taken as: And how many residents were evacuated? (Cedar Ridge Fire))" in asked.output
+    session = runner.invoke(cli, ["chat"], env=env, catch_exceptions=False,
+                            input=f"{STORM}\nHow much did the library renovation cost?\nWhen was it restored?\n\n")
+    assert session.exit_code == 0, session.output
+    assert "$6.8 million" in session.output and "taken as: When was it restored?" in session.output
