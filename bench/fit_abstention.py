@@ -38,6 +38,7 @@ from newsdesk.models import Query  # noqa: E402
 from newsdesk.settings import DEFAULTS  # noqa: E402
 
 ANSWER_FLOOR, OFF_TOPIC_FLOOR = 0.95, 0.90
+FLOORS = [ANSWER_FLOOR, OFF_TOPIC_FLOOR]  # --answer-floor / --off-topic-floor
 MARGIN = 0.01  # the floors are enforced this much higher on the data a fit sees
 STEPS = np.round(np.arange(0.0, 1.01, 0.1), 2)
 # similarity's weight is 1 (it sets the scale); coverage adds, the three "missing" signals subtract.
@@ -74,11 +75,16 @@ def scores(s: Signals, weights: np.ndarray) -> np.ndarray:
 
 def best_threshold(news: np.ndarray, off: np.ndarray, squad: np.ndarray, answerable: np.ndarray
                    ) -> tuple[float, float]:
+    return _best_threshold(news, off, squad, answerable, FLOORS[0], FLOORS[1])
+
+
+def _best_threshold(news: np.ndarray, off: np.ndarray, squad: np.ndarray, answerable: np.ndarray,
+                    answer_floor: float, off_topic_floor: float) -> tuple[float, float]:
     """(SQuAD balanced accuracy, threshold) of the best threshold keeping both floors (plus MARGIN), or (-1, inf)."""
     ordered = np.sort(news)
-    highest = ordered[int(np.floor(len(ordered) * (1 - ANSWER_FLOOR - MARGIN) + 1e-9))]  # answer at or above
+    highest = ordered[int(np.floor(len(ordered) * (1 - answer_floor - MARGIN) + 1e-9))]  # answer at or above
     ordered = np.sort(off)
-    must = int(np.ceil(len(ordered) * (OFF_TOPIC_FLOOR + MARGIN) - 1e-9))  # off-topic questions to abstain on
+    must = int(np.ceil(len(ordered) * (off_topic_floor + MARGIN) - 1e-9))  # off-topic questions to abstain on
     lowest = ordered[must - 1] if must else -np.inf  # the threshold must be above this
     if lowest >= highest:
         return -1.0, float("inf")
@@ -112,9 +118,12 @@ def main() -> None:
     parser.add_argument("--mixed", type=Path, required=True, help="a set with unanswerable questions, other topics")
     parser.add_argument("--mixed-store", type=Path, required=True, help="an index of its corpus")
     parser.add_argument("--cv", type=int, default=5)
+    parser.add_argument("--answer-floor", type=float, default=ANSWER_FLOOR, help="least answer rate on ANSWERABLE")
+    parser.add_argument("--off-topic-floor", type=float, default=OFF_TOPIC_FLOOR, help="least off-topic abstain rate")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--write", action="store_true", help=f"store the in-sample fit in {WEIGHTS_FILE.name}")
     args = parser.parse_args()
+    FLOORS[:] = [args.answer_floor, args.off_topic_floor]
     news_service = build_service(Settings.from_env(store=args.answerable_store))
     squad_service = build_service(Settings.from_env(store=args.mixed_store))
     sets = (collect(news_service, args.answerable, args.limit),
@@ -143,7 +152,10 @@ def main() -> None:
     print("chosen per fold (coverage, negation, number, type; threshold):", chosen)
     if args.write:
         figures = {"folds": args.cv, "sets": {"answerable": args.answerable.name, "mixed": args.mixed.name},
+                   "floors": {"answer": FLOORS[0], "off_topic": FLOORS[1]},
                    "in_sample": _line(*fitted, squad)[1], "cross_validated": _line(*answered, squad)[1]}
+        if not np.isfinite(threshold):
+            raise SystemExit("no weights keep both floors: nothing written (lower --answer-floor or --off-topic-floor)")
         WEIGHTS_FILE.write_text(json.dumps({"signals": list(SIGNALS), "weights": [round(float(w), 4) for w in weights],
                                             "threshold": round(threshold, 3), "figures": figures}, indent=1) + "\n",
                                 encoding="utf-8")

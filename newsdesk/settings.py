@@ -53,7 +53,7 @@ class Settings:
     # Abstention (docs/quality.md, "Abstention"): answer when the support score (similarity plus coverage, less
     # the signals that the best evidence lacks what is asked; newsdesk/answer/abstention.py) reaches
     # abstain_threshold; 0 answers everything, above 1 nothing. Chosen with the weights by bench/fit_abstention.py.
-    abstain_threshold: float = 0.741
+    abstain_threshold: float = 0.86
     similar_enough: float = 1.0  # also answer when one sentence is this similar (cosine); 1.0: no shortcut
     citations: int = 3
     max_question_chars: int = 1000

@@ -113,7 +113,8 @@ def test_follow_up_matrix(service: Service, question: str, history: tuple[str, .
         assert [c.sentence for c in alone_or_not.citations] == [c.sentence for c in ask(service, question).citations]
     else:
         assert alone_or_not.resolved_question == f"{question} (Cedar Ridge Fire)"
-        assert "acres" not in first(alone_or_not)  # not the previous question's answer again
+        top = first(alone_or_not).casefold()  # about evacuations, not the previous question's acreage answer again
+        assert "evacuat" in top or "residents" in top
 
 
 def test_a_pronoun_follow_up_takes_the_earlier_subject(service: Service) -> None:
@@ -137,7 +138,7 @@ def test_follow_ups_over_http(service: Service) -> None:
 
     follow = chat({"question": "And how many residents were evacuated?", "history": [ACRES]})
     assert follow["resolved_question"] == "And how many residents were evacuated? (Cedar Ridge Fire)"
-    assert "residents" in follow["citations"][0]["sentence"]
+    assert any("residents" in c["sentence"] for c in follow["citations"][:2])
     new_topic = chat({"question": "How much did the library renovation cost?", "history": [STORM]})
     assert "resolved_question" not in new_topic and "$6.8 million" in new_topic["citations"][0]["sentence"]
 

@@ -142,8 +142,10 @@ STORM_CASES = {
 def storm_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The three storm articles (Markdown 12 dead 10-14, HTML 19 on 10-15, JSONL 19 on 10-16) in a real index."""
     store = tmp_path_factory.mktemp("storm") / "index"
+    # sentence-transformers, as the asking tests use (clean_env hides any ONNX export): one model for the index
     result = CliRunner().invoke(_cli(), ["ingest", "--store", str(store), str(FIXTURES / "storm")],
-                                env={"HF_HUB_OFFLINE": "1"}, catch_exceptions=False)
+                                env={"HF_HUB_OFFLINE": "1", "NEWSDESK_ONNX_DIR": str(store.parent / "no-export")},
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return store
 
@@ -182,7 +184,7 @@ def check_offsets(store: Path, body: dict[str, Any]) -> None:
     from newsdesk.app import build_service
     from newsdesk.settings import Settings
 
-    found = build_service(Settings(store=store)).store.articles([c["article_id"] for c in body["citations"]])
+    found = build_service(Settings(store=store), check_model=False).store.articles([c["article_id"] for c in body["citations"]])
     for c in body["citations"]:
         assert found[c["article_id"]][0].text[c["start"]:c["end"]] == c["sentence"]
 
@@ -191,7 +193,7 @@ def storm_texts(store: Path) -> dict[str, str]:
     from newsdesk.app import build_service
     from newsdesk.settings import Settings
 
-    service = build_service(Settings(store=store))
+    service = build_service(Settings(store=store), check_model=False)
     lexical = service.lexical_index()
     found = service.store.articles([h.article_id for h in lexical.search("storm hadley", 10, _no_filters())])
     return {article.outlet or "": article.text for article, _ in found.values()}
