@@ -94,7 +94,10 @@ class Server:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-        env.update(HF_HUB_OFFLINE="1", NEWSDESK_SNAPSHOT_DIR=str(store.parent / "copies"))
+        # the embedder the shared examples store was made with (tests/conftest.py real_embedder): an ONNX export on
+        # this machine would be another model's vectors, and the index would be refused
+        env.update(HF_HUB_OFFLINE="1", NEWSDESK_SNAPSHOT_DIR=str(store.parent / "copies"),
+                   NEWSDESK_EMBEDDER="sentence-transformers")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "newsdesk.cli", "serve", "--port", str(self.port), "--store", str(store)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
