@@ -32,13 +32,13 @@ def build_embedder(settings: Settings) -> Embedder:
         from newsdesk.adapters.hash_embedder import HashEmbedder
 
         return HashEmbedder()
-    from newsdesk.adapters.encoders import encoder_model
+    from newsdesk.adapters.encoders import default_onnx_dir, encoder_model
 
     model = encoder_model(settings.model)
-    if settings.embedder == "onnx" or (settings.embedder == "auto" and onnx_ready(settings)):
+    folder = settings.onnx_dir or default_onnx_dir(model)
+    if settings.embedder == "onnx" or (settings.embedder == "auto" and onnx_ready(folder, model.name)):
         from newsdesk.adapters.onnx_embedder import OnnxEmbedder, has_export
 
-        folder = onnx_folder(settings)
         int8 = settings.onnx_int8 and has_export(folder, model.name, int8=True)  # exports before it had none
         return OnnxEmbedder(folder, threads=settings.onnx_threads, int8=int8)
     from newsdesk.adapters.st_embedder import SentenceTransformerEmbedder
@@ -46,23 +46,14 @@ def build_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(model, batch_size=settings.embed_batch_size)
 
 
-def onnx_folder(settings: Settings) -> Path:
-    """Where the model's ONNX export is (NEWSDESK_ONNX_DIR, else a folder named for the model)."""
-    from newsdesk.adapters.encoders import default_onnx_dir, encoder_model
-
-    return settings.onnx_dir or default_onnx_dir(encoder_model(settings.model))
-
-
-def onnx_ready(settings: Settings) -> bool:
-    """Whether this model's ONNX export exists and onnxruntime is installed: "auto" then uses it (same vectors, no
-    torch, several times faster to load and to embed; docs/ingest-speed.md)."""
+def onnx_ready(folder: Path, name: str) -> bool:
+    """Whether model `name`'s ONNX export is in `folder` and onnxruntime is installed: "auto" then uses it (same
+    vectors, no torch, several times faster to load and to embed; docs/ingest-speed.md)."""
     import importlib.util
 
-    from newsdesk.adapters.encoders import encoder_model
     from newsdesk.adapters.onnx_embedder import has_export
 
-    name = encoder_model(settings.model).name
-    return has_export(onnx_folder(settings), name) and importlib.util.find_spec("onnxruntime") is not None
+    return has_export(folder, name) and importlib.util.find_spec("onnxruntime") is not None
 
 
 def build_store(settings: Settings) -> VectorStore:

@@ -402,17 +402,22 @@ def test_a_long_single_line_file_is_refused_at_once_with_what_to_do(tmp_path: Pa
     assert isinstance(article, Article) and len(article.text) == MAX_ARTICLE_CHARS
 
 
+def load_with_peak(path: Path) -> tuple[list[Article | ArticleError], int]:
+    """What loading `path` gives, and the most memory Python held meanwhile (bytes)."""
+    tracemalloc.start()
+    try:
+        items = load(path)
+        return items, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("name", ["huge.txt", "huge.html"])
 def test_a_huge_file_is_refused_without_being_read(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     with path.open("wb") as file:
         file.truncate(2_000_000_000)  # 2 GB, sparse: costs no disk, but reading it whole would take 2 GB of memory
-    tracemalloc.start()
-    try:
-        items = load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    items, peak = load_with_peak(path)
     assert_one_error(items, str(path), "the file has 2,000,000,000 bytes, more than one article can take",
                      f"at most {MAX_ARTICLE_CHARS:,} characters")
     assert peak < 3 * MAX_HTML_BYTES, peak
@@ -424,12 +429,7 @@ def test_a_huge_jsonl_line_fails_alone_without_being_held(tmp_path: Path) -> Non
         file.write(b'{"id": "before", "text": "The story before."}\n')
         file.write(b'{"id": "huge", "text": "' + b"a" * (MAX_JSONL_LINE_BYTES + 10) + b'"}\n')
         file.write(b'{"id": "after", "text": "The story after."}\n')
-    tracemalloc.start()
-    try:
-        items = load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    items, peak = load_with_peak(path)
     assert_one_error(items, f"{path}:2", f"the line is longer than {MAX_JSONL_LINE_BYTES:,} bytes")
     assert [a.id for a in articles(items)] == ["before", "after"]
     assert peak < 2.5 * MAX_JSONL_LINE_BYTES, peak

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from newsdesk.answer.evidence import named_outlets
 from newsdesk.answer.library import Found, Library
 from newsdesk.index.lexical import Lexical
-from newsdesk.models import Article, Filters, Matrix, StoredSentence, is_version
+from newsdesk.models import Filters, Matrix, StoredSentence, is_version
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,11 @@ def add_named_outlets(retrieved: Retrieved, library: Library, question: str, tex
     found, evidence_ids = dict(retrieved.found), list(retrieved.evidence_ids)
     for outlet in outlets:
         if not any((found[a][0].outlet or "").casefold() == outlet.casefold() for a in evidence_ids):
-            extra = _best_from(library, retrieved.lexical, text, vector, replace(filters, outlet=outlet))
-            if extra is not None and extra[0].id not in found:
-                found[extra[0].id] = extra
-                evidence_ids.append(extra[0].id)
+            # the outlet's best current article among its best three hits
+            for extra in library.current(text, vector, replace(filters, outlet=outlet), 1, retrieved.lexical):
+                if extra[0].id not in found:
+                    found[extra[0].id] = extra
+                    evidence_ids.append(extra[0].id)
     return replace(retrieved, found=found, evidence_ids=evidence_ids, outlets=outlets)
 
 
@@ -60,11 +61,3 @@ def read_sentences(library: Library, retrieved: Retrieved) -> list[StoredSentenc
     """The stored sentences (with vectors) of the evidence articles, article by article in rank order."""
     return library.sentences_of({a: retrieved.found[a] for a in retrieved.evidence_ids})
 
-
-def _best_from(library: Library, lexical: Lexical, text: str, vector: Matrix, only: Filters) -> tuple[Article, str] | None:
-    """The best current article of one outlet for this question."""
-    for ranked in library.ranked(text, vector, only, lexical)[:3]:
-        got = library.articles([ranked.article_id]).get(ranked.article_id)
-        if got is not None and is_version(got[1], ranked.version):
-            return got
-    return None

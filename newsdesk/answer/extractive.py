@@ -61,14 +61,10 @@ def with_newest_figure(chosen: list[ScoredSentence], evidence: Evidence, max_k: 
 
 def no_match(query: Query, evidence: Evidence) -> Answer | None:
     """The answer when the request's filters leave no article at all (an abstention would blame the question)."""
-    if evidence.ranked_ids or not _filtered(query.filters):
+    if evidence.ranked_ids or query.filters.empty:
         return None
     evidence.timing["total"] = _ms(evidence.started)
     return Answer(evidence.question, no_match_text(query.filters), True, (), timing_ms=evidence.timing)
-
-
-def _filtered(filters: Filters) -> bool:
-    return filters.outlet is not None or filters.published_after is not None or filters.published_before is not None
 
 
 def no_match_text(filters: Filters) -> str:

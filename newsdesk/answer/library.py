@@ -23,7 +23,8 @@ class Library(Protocol):
 
     def articles(self, ids: list[str]) -> Found: ...
 
-    def current(self, text: str, vector: Matrix, filters: Filters, n: int) -> list[tuple[Article, str]]: ...
+    def current(self, text: str, vector: Matrix, filters: Filters, n: int,
+                lexical: Lexical | None = None) -> list[tuple[Article, str]]: ...
 
     def sentences_of(self, found: Found) -> list[StoredSentence]: ...
 
@@ -49,9 +50,11 @@ class IndexLibrary:
     def articles(self, ids: list[str]) -> Found:
         return self.store.articles(ids)
 
-    def current(self, text: str, vector: Matrix, filters: Filters, n: int) -> list[tuple[Article, str]]:
-        """The best `n` current articles for a search (a hit of an older version is not one)."""
-        ranked = self.ranked(text, vector, filters)[: n + 2]
+    def current(self, text: str, vector: Matrix, filters: Filters, n: int,
+                lexical: Lexical | None = None) -> list[tuple[Article, str]]:
+        """The best `n` current articles for a search among its best n + 2 hits (a hit of an older version is not
+        one); `lexical`: the index the question started with."""
+        ranked = self.ranked(text, vector, filters, lexical)[: n + 2]
         found = self.store.articles([r.article_id for r in ranked])
         return [found[r.article_id] for r in ranked
                 if r.article_id in found and is_version(found[r.article_id][1], r.version)][:n]
