@@ -174,15 +174,19 @@ class Scorer:
     def __init__(self, c: Candidates, repeat_cost: float = DEFAULTS.repeat_cost) -> None:
         self.c = c
         self.repeat_cost = repeat_cost
+        self.cited = 0
         self.sentences = [
             StoredSentence(Sentence(str(a), int(i), 0, 0, str(k)), "", np.zeros(0, np.float32))
             for a, i, k in zip(c.article, c.index, c.key, strict=True)
         ]
 
-    def hits(self, weights: np.ndarray, questions: np.ndarray, repeat_cost: float | None = None) -> np.ndarray:
+    def hits(self, weights: np.ndarray, questions: np.ndarray, repeat_cost: float | None = None,
+             margin: float = float("inf")) -> np.ndarray:
         """(3, Q) booleans for the questions asked about: the top citation holds an answer, any of the top 3 does,
-        the citations come from more than one story."""
+        the citations come from more than one story; past the first, citations scoring more than `margin` below it
+        are left out (Settings.citation_margin). `self.cited` counts the citations."""
         cost = self.repeat_cost if repeat_cost is None else repeat_cost
+        self.cited = 0
         out = np.zeros((3, len(questions)), bool)
         scores = self.c.rows @ weights
         for i in np.flatnonzero(questions):
@@ -190,6 +194,8 @@ class Scorer:
             ranked = [ScoredSentence(s, float(v), 0.0) for s, v in zip(self.sentences[part], scores[part], strict=True)]
             by_id = {id(s.stored): bool(lab) for s, lab in zip(ranked, self.c.labels[part], strict=True)}
             chosen = choose(ranked, DEFAULTS.citations, DEFAULTS.per_article, None, cost)
+            chosen = chosen[:1] + [s for s in chosen[1:] if s.score >= chosen[0].score - margin]
+            self.cited += len(chosen)
             out[0, i] = bool(chosen) and by_id[id(chosen[0].stored)]
             out[1, i] = any(by_id[id(s.stored)] for s in chosen)
             out[2, i] = len({s.stored.sentence.article_id for s in chosen}) > 1
@@ -263,6 +269,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="candidate cache (.npz); default /tmp/newsdesk-fit-DATASET.npz")
     parser.add_argument("--refresh", action="store_true", help="recompute the cache")
     parser.add_argument("--repeat-cost", action="store_true", help="choose the citation repeat cost by cross-validation")
+    parser.add_argument("--citation-margin", action="store_true",
+                        help="@3 and citations per answer, shipped weights, for each citation margin")
     parser.add_argument("--drop-one", action="store_true", help="cross-validate without each feature in turn")
     parser.add_argument("--features", help="comma-separated subset of the features to fit (default: all)")
     parser.add_argument("--write", action="store_true", help=f"store the all-question fit and figures in {WEIGHTS_FILE.name}")
@@ -293,6 +301,12 @@ def main() -> None:
     if args.repeat_cost:
         figures, chosen = choose_repeat_cost(scorer, folds)
         print(f"repeat cost chosen per fold {chosen} (cross-validated): {figures}")
+    if args.citation_margin:
+        print("\ncitation margin (shipped weights): @3, citations per answer")
+        answered = max(1, int(c.supported.sum()))
+        for margin in (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, float("inf")):
+            at3 = Figures.of(scorer.hits(WEIGHTS, c.supported, margin=margin), c.supported).at3
+            print(f"  {margin:>5}  @3 {at3:.4f}  citations {scorer.cited / answered:.2f}")
     if args.drop_one:
         print("\ncross-validated without each feature (change against all features):")
         for name in names:

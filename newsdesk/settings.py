@@ -70,6 +70,10 @@ class Settings:
     # A second sentence from the same article must beat the best other article's by this much
     # (evidence-score units; chosen by cross-validation, bench/fit_evidence.py --repeat-cost).
     repeat_cost: float = 0.75
+    # A citation past the first whose evidence score is more than this below the first's does not bear on the
+    # question and is left out rather than padding the answer to k: the smallest margin that costs no cited@3 on
+    # SQuAD train questions (bench/fit_evidence.py --citation-margin, docs/quality.md "Citation choice").
+    citation_margin: float = 8.0
     # Questions across articles (docs/across-articles.md; chosen on MultiHop-RAG dev). A question that names
     # outlets or dates is split into parts, each searched on its own for part_articles articles; after one
     # sentence per part, the other citation slots go to articles the whole question ranks in its top

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from newsdesk.answer.compose import choose
+from newsdesk.answer.extractive import bearing
 from newsdesk.answer.evidence import ScoredSentence
 from newsdesk.models import Sentence, StoredSentence
 
@@ -46,3 +47,18 @@ def test_the_same_words_are_never_quoted_twice() -> None:
 def test_sentences_given_first_stay_first() -> None:
     ranked = [scored("a", 0, 10.0), scored("b", 0, 5.0)]
     assert picked(choose(ranked, 2, per_article=1, first=[ranked[1]])) == [("b", 0), ("a", 0)]
+
+
+def test_sentences_far_below_the_best_are_not_cited_to_fill_k() -> None:
+    ranked = [scored("a", 0, 20.0), scored("b", 0, 13.0), scored("c", 0, 11.0)]
+    assert picked(bearing(ranked, 1, frozenset(), margin=8.0)) == [("a", 0), ("b", 0)]
+    assert picked(bearing(ranked[2:], 1, frozenset(), margin=8.0)) == [("c", 0)]  # the best is always cited
+    assert picked(bearing(ranked, 2, frozenset(), margin=1.0)) == [("a", 0), ("b", 0)]  # so is each named outlet's
+
+
+def test_a_figure_answer_cites_only_sentences_giving_the_asked_figure() -> None:
+    ranked = [scored("a", 0, 20.0, "The fire has burned 12,100 acres."), scored("a", 1, 19.0, "Crews dug lines."),
+              scored("b", 0, 18.0, "It had burned 11,800 acres by Tuesday.")]
+    assert picked(bearing(ranked, 1, frozenset({"acre"}), margin=8.0)) == [("a", 0), ("b", 0)]
+    # when the best sentence gives no such figure, nothing is left out for lacking one
+    assert len(bearing(ranked[1:], 1, frozenset({"acre"}), margin=8.0)) == 2

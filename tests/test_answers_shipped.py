@@ -155,3 +155,54 @@ def test_follow_ups_in_the_cli(store: Path, clean_env: pytest.MonkeyPatch) -> No
                             input=f"{STORM}\nHow much did the library renovation cost?\nWhen was it restored?\n\n")
     assert session.exit_code == 0, session.output
     assert "$6.8 million" in session.output and "taken as: When was it restored?" in session.output
+
+
+def test_a_latest_figure_question_is_answered_by_the_newest_report_first(service: Service) -> None:
+    # "latest" and "figure" say what form the answer takes: no report need use those words
+    answer = ask(service, "What is the latest figure for the Cedar Ridge Fire's size?")
+    assert "12,100 acres" in first(answer)
+    assert answer.citations[0].published_at is not None and answer.citations[0].published_at.startswith("2024-08-09")
+
+
+def test_a_figure_answer_quotes_only_sentences_that_give_the_figure(service: Service) -> None:
+    answer = ask(service, "How many people died in the Cedar Ridge Fire?")
+    assert answer.citations and all(any(ch.isdigit() for ch in c.sentence) or "seven" in c.sentence
+                                    or "Three" in c.sentence for c in answer.citations), [
+        c.sentence for c in answer.citations]
+
+
+def test_what_about_a_new_subject_asks_the_same_of_it(service: Service) -> None:
+    answer = ask(service, "What about the Pine Hollow fire?", ACRES)
+    assert answer.resolved_question == "What about the Pine Hollow fire? (acres burned)"
+    assert "acres" in first(answer)
+    assert answer.conflict_note is not None and "percent" not in answer.conflict_note  # the asked measure only
+
+
+@pytest.mark.parametrize(("question", "earlier", "expected"), [
+    ("When was it restored?", STORM, "reconnected"),  # a pronoun follow-up
+    ("How much did the library renovation cost?", STORM, "The project cost $6.8 million"),  # a new topic
+    ("How many North Korean soldiers have died?", "Who won the 2022 World Cup final?",  # after an abstention
+     "about 300 North Korean soldiers had died"),
+    ("And how many residents were evacuated?", ACRES, "residents"),  # after a conflict answer
+])
+def test_follow_up_matrix_in_a_slack_thread(service: Service, question: str, earlier: str, expected: str) -> None:
+    from newsdesk.adapters.dedup import MemorySeenEvents
+    from newsdesk.adapters.slack_app import SlackEntry, build_slack_app
+    from tests.slack_fake import BOT_ID, BOT_USER, FakeSlack, api_gateway_event, events_body
+    from tests.test_slack_app import SETTINGS
+
+    with FakeSlack() as slack:
+        entry = SlackEntry(build_slack_app(lambda: service, SETTINGS, MemorySeenEvents(), base_url=slack.base_url))
+        opened = slack.add_message("C0NEWSROOM", f"<@{BOT_USER}> {earlier}")
+        slack.add_message("C0NEWSROOM", ask(service, earlier).text, user=BOT_USER, thread_ts=opened)
+        slack.messages["C0NEWSROOM"][-1]["bot_id"] = BOT_ID
+        text = f"<@{BOT_USER}> {question}"
+        ts = slack.add_message("C0NEWSROOM", text, thread_ts=opened)
+        entry.handle(api_gateway_event(events_body("app_mention", text=text, ts=ts, thread_ts=opened)), None)
+        assert entry.local is not None
+        entry.local.wait()
+        [post] = slack.called("chat.postMessage")
+    assert post.params["thread_ts"] == opened
+    assert expected in post.params["text"], post.params["text"]
+    # the thread's question was the context (Slack adds the figures' note after the answer)
+    assert post.params["text"].startswith(ask(service, question, earlier).text)

@@ -49,3 +49,11 @@ def test_what_stands_alone() -> None:
     assert stands_alone("What did the Valley Courier report?") and not stands_alone("Why?")
     assert not stands_alone("When did they return?")
     assert resolved("Why?") == ("Why?", None)  # nothing earlier to take from
+
+
+def test_what_about_a_new_name_keeps_what_was_asked_and_swaps_the_subject() -> None:
+    text, shown = resolved("What about the Pine Hollow fire?", ACRES)
+    assert text == "What about the Pine Hollow fire? acres burned"  # not the Cedar Ridge Fire again
+    assert shown == "What about the Pine Hollow fire? (acres burned)"
+    # without a name of its own, "what about" still takes the earlier subject
+    assert resolved("What about the other one?", ACRES)[1] == "What about the other one? (Cedar Ridge Fire)"

@@ -205,7 +205,12 @@ def test_filter_that_matches_nothing_abstains(loaded_fake_service: Service) -> N
 
 def test_k_bounds_the_citations(loaded_fake_service: Service) -> None:
     assert len(loaded_fake_service.ask(Query(STORM_Q, k=1)).citations) == 1
-    many = loaded_fake_service.ask(Query(STORM_Q, k=10))
+    # a figure question quotes only the sentences that give the figure, however large k is
+    homes = loaded_fake_service.ask(Query(STORM_Q, k=10)).citations
+    assert 1 < len(homes) < 10 and all("homes" in c.sentence for c in homes), [c.sentence for c in homes]
+    pipeline = loaded_fake_service.pipeline  # no margin: the fake embedder's scores are not the shipped scale
+    pipeline.config = replace(pipeline.config, citation_margin=float("inf"))
+    many = loaded_fake_service.ask(Query(BRIDGE_Q, k=10))
     assert 3 < len(many.citations) <= 10
     per_article: dict[str, int] = {}
     for c in many.citations:

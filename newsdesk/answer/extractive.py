@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from newsdesk.answer.cite import make_citations
 from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
@@ -10,34 +11,63 @@ from newsdesk.answer.conflicts import asked_units, figures, related, resolve
 from newsdesk.answer.evidence import Evidence, ScoredSentence
 from newsdesk.answer.gather import Gathered
 from newsdesk.models import Answer, Filters, Query
+from newsdesk.settings import DEFAULTS
 
 
-def extractive_answer(query: Query, evidence: Evidence, repeat_cost: float, max_k: int = 10) -> Answer:
+@dataclass(frozen=True)
+class CitationRules:
+    """How many sentences an answer quotes and which (Settings: repeat_cost, max_k, citation_margin)."""
+
+    repeat_cost: float = DEFAULTS.repeat_cost
+    max_k: int = DEFAULTS.max_k
+    margin: float = DEFAULTS.citation_margin
+
+
+def extractive_answer(query: Query, evidence: Evidence, rules: CitationRules) -> Answer:
     """The best evidence sentences, quoted verbatim and verified at their offsets; an abstention when unsupported."""
     timing = evidence.timing
     if not evidence.supported:
         timing["total"] = _ms(evidence.started)
         return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, timing_ms=timing)
     first = best_per_outlet(evidence.scored, evidence.outlets, evidence.articles)
+    gathered = isinstance(evidence, Gathered) and evidence.picks
     chosen = evidence.picks if isinstance(evidence, Gathered) and evidence.picks else choose(
-        evidence.scored, max(query.k, len(first)), evidence.per_article, first, repeat_cost)
+        evidence.scored, max(query.k, len(first)), evidence.per_article, first, rules.repeat_cost)
+    if not gathered:  # a question in parts quotes each part
+        chosen = bearing(chosen, len(first), asked_units(evidence.resolved_question or evidence.question),
+                         rules.margin)
     named = evidence.outlets or isinstance(evidence, Gathered) and (evidence.plan.outlets or evidence.plan.ranges)
     if query.filters.empty and not named:  # a question about one outlet's report, or one day's, keeps to it
-        chosen = with_newest_figure(chosen, evidence, max_k)
+        chosen = with_newest_figure(chosen, evidence, rules.max_k)
     citations, dropped = make_citations(chosen, evidence.articles)
     timing["total"] = _ms(evidence.started)
     if not citations:
         return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, dropped, timing)
-    citations, claims, note = resolve(citations, evidence.question)  # differing figures of what was asked
+    # differing figures of what was asked (a follow-up asks what the conversation filled in too)
+    citations, claims, note = resolve(citations, evidence.resolved_question or evidence.question)
     return Answer(evidence.question, compose(citations), False, tuple(citations), evidence.ranked_ids, dropped,
                   timing, conflict=bool(claims), conflict_note=note, claims=claims)
+
+
+def bearing(chosen: list[ScoredSentence], kept: int, units: frozenset[str], margin: float) -> list[ScoredSentence]:
+    """The chosen sentences that bear on the question, rather than padding to k: the first `kept` (the best, and
+    each named outlet's) always; past them, none scoring more than `margin` below the best; and when the question
+    asks for a figure the best sentence gives, none that gives no figure of that kind."""
+    if not chosen:
+        return chosen
+    top = chosen[0]
+    figure = bool(units & {f.unit for f in figures(top.stored.sentence.text)})
+    return chosen[: max(kept, 1)] + [
+        item for item in chosen[max(kept, 1):]
+        if item.score >= top.score - margin
+        and (not figure or units & {f.unit for f in figures(item.stored.sentence.text)})]
 
 
 def with_newest_figure(chosen: list[ScoredSentence], evidence: Evidence, max_k: int) -> list[ScoredSentence]:
     """For a question that asks for a figure ("how many acres", "how many died"): the newest dated evidence sentence
     giving that figure about the same event as the first citation is always quoted, past k (up to `max_k`): an
     answer about a changing count must not leave out its latest report. Undated reports never count as newest."""
-    units = asked_units(evidence.question)
+    units = asked_units(evidence.resolved_question or evidence.question)
     if not chosen or not units:
         return chosen
     top = chosen[0].stored.sentence.text

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from newsdesk.answer.candidates import add_named_outlets, read_sentences, retrieve_current
 from newsdesk.answer.evidence import Evidence, Support, question_terms, score_sentences, support
-from newsdesk.answer.extractive import extractive_answer, no_match
+from newsdesk.answer.extractive import CitationRules, extractive_answer, no_match
 from newsdesk.answer.gather import GatherConfig, Limits, gather
 from newsdesk.answer.generative import generate_answer
 from newsdesk.answer.library import Library
@@ -33,6 +33,7 @@ class AnswerConfig:
     evidence_articles: int = DEFAULTS.evidence_articles
     per_article: int = DEFAULTS.per_article
     repeat_cost: float = DEFAULTS.repeat_cost
+    citation_margin: float = DEFAULTS.citation_margin
     revision_check_seconds: float = DEFAULTS.revision_check_seconds
     cached_articles: int = DEFAULTS.cached_articles
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
@@ -50,11 +51,16 @@ class AnswerConfig:
             evidence_articles=settings.evidence_articles,
             per_article=settings.per_article,
             repeat_cost=settings.repeat_cost,
+            citation_margin=settings.citation_margin,
             revision_check_seconds=settings.revision_check_seconds,
             cached_articles=settings.cached_articles,
             retrieval=RetrievalConfig.from_settings(settings),
             gathering=GatherConfig.from_settings(settings),
         )
+
+    @property
+    def citing(self) -> CitationRules:
+        return CitationRules(self.repeat_cost, self.max_k, self.citation_margin)
 
     def supports(self, found: Support) -> bool:
         """Answer when the support score reaches the threshold (or one sentence is as close as `similar_enough`)."""
@@ -86,9 +92,9 @@ class QuestionPipeline:
         if evidence.supported and answerer != "extractive":
             generator = self._generator(answerer)
             answer = generate_answer(generator, query, evidence,
-                                     lambda: extractive_answer(query, evidence, self.config.repeat_cost, self.config.max_k))
+                                     lambda: extractive_answer(query, evidence, self.config.citing))
         else:
-            answer = extractive_answer(query, evidence, self.config.repeat_cost, self.config.max_k)
+            answer = extractive_answer(query, evidence, self.config.citing)
         return replace(answer, resolved_question=evidence.resolved_question)
 
     def evidence(self, query: Query) -> Evidence:

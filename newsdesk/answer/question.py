@@ -11,6 +11,8 @@ from newsdesk.models import Query
 
 # A question that opens like these continues the one before ("And how many were injured?", "What about Kyiv?").
 CONTINUES = re.compile(r"^\W*(?:and|also|but|so|then|what about|how about|same for|as for)\b", re.I)
+# A continuation that swaps in a new subject ("What about Kyiv?"): it keeps what the earlier turn asked, not its names.
+SWAPS = re.compile(r"^\W*(?:and\s+)?(?:what about|how about|same for|as for)\b", re.I)
 # Words that stand for something said before.
 REFERS_BACK = re.compile(
     r"\b(?:it|its|it's|they|them|their|theirs|this|that|these|those|he|him|his|she|her|hers|there|then|"
@@ -77,13 +79,15 @@ def resolve(query: Query, question: str) -> Resolved:
     resolved the same way first, so a chain of them keeps its subject.
     """
     subject: str | None = None
+    asked: str | None = None  # what the turn being continued asked about its subject
     for earlier in query.context:
         earlier = " ".join(earlier.split())
-        if earlier:
-            subject = _subject(earlier) if stands_alone(earlier) or subject is None else subject
+        if earlier and (stands_alone(earlier) or subject is None):
+            subject, asked = _subject(earlier), _predicate(earlier)
     if subject is None or stands_alone(question):
         return Resolved(question, question)
-    return Resolved(question, f"{question} {subject}", subject)
+    carried = asked if SWAPS.search(question) and names(question) and asked else subject
+    return Resolved(question, f"{question} {carried}", carried)
 
 
 def stands_alone(question: str) -> bool:
@@ -106,6 +110,13 @@ def names(text: str) -> list[str]:
         if words:
             found.append(" ".join(words).rstrip(".'’"))
     return found
+
+
+def _predicate(question: str) -> str:
+    """What a question asks about its names ("How many acres has the Cedar Ridge Fire burned?" -> "acres burned"):
+    its content words outside the names, for a follow-up that names a new subject."""
+    named = {w.casefold() for name in names(question) for w in name.split()}
+    return " ".join(w for w in re.findall(r"[\w'’-]+", question) if w.casefold() not in named | OPENERS and terms(w))
 
 
 def _subject(question: str) -> str:

@@ -30,6 +30,10 @@ FEATURES = (
     "article_dense",  # the article's best sentence similarity
 )
 COL = {name: i for i, name in enumerate(FEATURES)}
+# Words that say what form the answer takes ("the latest figure", "the total number"), not what it is about: the
+# reporting that answers need not use them, so they count for neither overlap nor coverage.
+ANSWER_FORM = frozenset(terms("latest newest recent current updated figure figures number total amount estimate "
+                              "exact exactly approximately roughly"))
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,9 @@ class QuestionTerms:
 
 
 def question_terms(question: str, lexical: Lexical) -> QuestionTerms:
-    ordered = terms(question)
+    ordered = [t for t in terms(question) if t not in ANSWER_FORM]
     weights = {t: lexical.weight(t) for t in ordered}
-    predicate = frozenset(terms(" ".join(w for w in question.split() if not w[:1].isupper())))
+    predicate = frozenset(terms(" ".join(w for w in question.split() if not w[:1].isupper()))) - ANSWER_FORM
     return QuestionTerms(
         text=question,
         terms=frozenset(ordered),
