@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from newsdesk.answer.compose import choose
-from newsdesk.answer.extractive import bearing
 from newsdesk.answer.evidence import ScoredSentence
+from newsdesk.answer.extractive import bearing
 from newsdesk.models import Sentence, StoredSentence
 
 
