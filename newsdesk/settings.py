@@ -84,7 +84,9 @@ class Settings:
     extra_sources: int = 2
     # A question in several parts is answered when (2 x the parts' mean best similarity + the share of its words
     # the quoted articles hold) / 3 reaches multi_source_support (no single sentence is close to the whole of it).
-    multi_source_support: float = 0.36
+    # 0.36 was chosen on MultiHop-RAG dev for the base encoder; the shipped encoder's best similarities sit 0.061
+    # lower (median, paired, SQuAD train: bench/similarity_shift.py), so the threshold moves by 2/3 of that.
+    multi_source_support: float = 0.32
     named_floor: float = 0.25  # least similarity of the first sentence when a question asks one named outlet
     latest_pool: int = 10  # articles looked at for "latest" and "what changed" questions
     revision_check_seconds: float = 2.0  # how often a reader checks the store for a new revision
