@@ -30,10 +30,10 @@ FEATURES = (
     "article_dense",  # the article's best sentence similarity
 )
 COL = {name: i for i, name in enumerate(FEATURES)}
-# Words that say what form the answer takes ("the latest figure", "the total number"), not what it is about: the
-# reporting that answers need not use them, so they count for neither overlap nor coverage.
-ANSWER_FORM = frozenset(terms("latest newest recent current updated figure figures number total amount estimate "
-                              "exact exactly approximately roughly"))
+# Words that ask for the newest report or a figure ("the latest figure for the fire's size"), not what it is about:
+# the reporting that answers need not use them, so they count for neither overlap nor coverage. ("Number" and
+# "total" stay: "a number of what?" asks about the thing counted, and the answer often names it.)
+ANSWER_FORM = frozenset(terms("latest newest recent current updated figure figures estimate"))
 
 
 @dataclass(frozen=True)
