@@ -28,7 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsdesk.adapters.onnx_embedder import DEFAULT_DIR  # noqa: E402
+from newsdesk.adapters.encoders import default_onnx_dir, encoder_model  # noqa: E402
+from newsdesk.settings import DEFAULTS  # noqa: E402
 from tests.moto_fixtures import FAKE_AWS, free_port, start, stop  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "eval" / "newsqa" / "corpus.jsonl"
@@ -106,7 +107,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="an index built with `newsdesk ingest` (default: build one)")
     parser.add_argument("--peer-store", type=Path, help="bench/peer_langchain.py's index (default: build one)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--onnx-dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--onnx-dir", type=Path, help="the ONNX export (default: the shipped encoder's, made if missing)")
     parser.add_argument("--question", default=QUESTION)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-baseline", action="store_true")
@@ -116,11 +117,13 @@ def main() -> None:
     store = opts.store or work / "index"
     if opts.store is None:
         build_index(opts.corpus, store)
+    model = encoder_model(DEFAULTS.model)
+    opts.onnx_dir = opts.onnx_dir or default_onnx_dir(model)
     if not (opts.onnx_dir / "model.onnx").exists():
         from newsdesk.adapters.onnx_export import export_onnx
 
         print(f"exporting the ONNX model to {opts.onnx_dir}...", flush=True)
-        export_onnx(opts.onnx_dir)
+        export_onnx(opts.onnx_dir, model)
 
     port = free_port()
     moto = start([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
