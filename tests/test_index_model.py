@@ -30,6 +30,10 @@ def test_an_index_is_checked_against_the_model_that_made_it() -> None:
     assert "NEWSDESK_MODEL" in str(err.value) and "newsdesk publish" in str(err.value)
     with pytest.raises(IndexModelMismatch, match="another model or other chunk settings"):
         check_made_by(store, HashEmbedder.name, ChunkConfig(sentences=7))
+    # the same model's int8 export made it: say how to embed as it was made
+    with pytest.raises(IndexModelMismatch, match=r"made by hash-v2, .* embeds with hash-v2-int8: the same model.*"
+                                                 r"NEWSDESK_EMBEDDER=sentence-transformers"):
+        check_made_by(store, "hash-v2-int8", ChunkConfig(), known=("hash-v2",))
 
 
 def test_the_shipped_model_loads_from_the_repository(real_embedder: Any) -> None:

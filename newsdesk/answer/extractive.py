@@ -30,10 +30,10 @@ def extractive_answer(query: Query, evidence: Evidence, rules: CitationRules) ->
         timing["total"] = _ms(evidence.started)
         return Answer(evidence.question, ABSTAIN_TEXT, True, (), evidence.ranked_ids, timing_ms=timing)
     first = best_per_outlet(evidence.scored, evidence.outlets, evidence.articles)
-    gathered = isinstance(evidence, Gathered) and evidence.picks
-    chosen = evidence.picks if isinstance(evidence, Gathered) and evidence.picks else choose(
-        evidence.scored, max(query.k, len(first)), evidence.per_article, first, rules.repeat_cost)
-    if not gathered:  # a question in parts quotes each part
+    if isinstance(evidence, Gathered) and evidence.picks:  # a question in parts quotes each part
+        chosen = evidence.picks
+    else:
+        chosen = choose(evidence.scored, max(query.k, len(first)), evidence.per_article, first, rules.repeat_cost)
         chosen = bearing(chosen, len(first), asked_units(evidence.resolved_question or evidence.question),
                          rules.margin)
     named = evidence.outlets or isinstance(evidence, Gathered) and (evidence.plan.outlets or evidence.plan.ranges)

@@ -25,6 +25,12 @@ def check_made_by(store: VectorStore, embedder_name: str, chunking: ChunkConfig,
         made_by = next((f"{name}{suffix}" for name in known for suffix in ("", "-int8")
                         if article.fingerprint(index_salt(name + suffix, chunking)) == version), None)
         by = f"the {made_by} model" if made_by else "another model or other chunk settings"
+        if made_by is not None and made_by.removesuffix("-int8") == embedder_name.removesuffix("-int8"):
+            raise IndexModelMismatch(
+                f"this index was made by {made_by}, and this process embeds with {embedder_name}: the same model, but "
+                "the int8 ONNX export and the full-precision model give slightly different vectors. Embed as the "
+                f"index was made (NEWSDESK_EMBEDDER={'onnx' if made_by.endswith('-int8') else 'sentence-transformers'}"
+                "), or rebuild it with `newsdesk reindex`.")
         raise IndexModelMismatch(
             f"this index was made by {by}, and Newsdesk now embeds with {embedder_name}: its vectors cannot be "
             "compared with the new ones. Rebuild it with `newsdesk reindex` (or ingest your articles again into a "
