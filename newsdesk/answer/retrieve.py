@@ -48,7 +48,8 @@ def retrieve(
     filters: Filters,
     config: RetrievalConfig,
 ) -> list[RankedArticle]:
-    """Articles ranked by a weighted sum of their best score in each list (missing: the list's lowest)."""
+    """Articles ranked by a weighted sum of their best score in each list (missing: the list's lowest; missing from
+    a lexical list shorter than its depth, which holds every article with a question word: 0)."""
     # The vector search runs while BM25 scores: Chroma releases the GIL as it searches.
     dense = _POOL.submit(_dense, store, vector, config, filters)
     lexical_hits = lexical.search(question, config.depth, filters) if config.lexical else []
@@ -65,7 +66,8 @@ def retrieve(
             continue
         top = max(h.score for h in hits) if scale else 1.0
         best = _best_per_article(hits, top or 1.0)
-        per_list.append((best, weight, min(best.values())))
+        complete = scale and len(hits) < config.depth  # BM25 listed every article sharing a word with the question
+        per_list.append((best, weight, 0.0 if complete else min(best.values())))
         for hit in hits:
             versions.setdefault(hit.article_id, hit.version)
     scores: dict[str, float] = defaultdict(float)
