@@ -34,7 +34,7 @@ STORM = "How many homes lost power in the storm?"
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("shipped") / "index"
     report = build_service(Settings.from_env({}, store=path)).ingest(load_paths([str(EXAMPLES), str(NEWSROOM)]))
-    assert report.failed == 0 and report.added == 13, report.errors
+    assert report.failed == 0 and report.added == 20, report.errors
     return path
 
 
@@ -206,3 +206,52 @@ def test_follow_up_matrix_in_a_slack_thread(service: Service, question: str, ear
     assert expected in post.params["text"], post.params["text"]
     # the thread's question was the context (Slack adds the figures' note after the answer)
     assert post.params["text"].startswith(ask(service, question, earlier).text)
+
+
+
+# -- counts as news reports them (other topics, outlets and phrasings) ----------------------------------------------
+QUAKE = "How many people died in the Marenza earthquake?"
+
+
+@pytest.mark.parametrize(("question", "about", "latest", "earlier"), [
+    (QUAKE, "deaths", "Global Wire reported nineteen people on 2025-03-05", "Coastal Times reported at least 12 "
+     "people on 2025-03-02"),
+    ("How many people were injured in the Marenza earthquake?", "injured", "Coastal Times reported 140 people on "
+     "2025-03-03", "Coastal Times reported dozens on 2025-03-02"),
+    ("How many people were arrested over the museum theft?", "arrests", "Metro Post reported four on 2025-01-22",
+     "Metro Post reported three men on 2025-01-20"),
+    # "cut 1,200 jobs" and "lay off about 1,500 workers" count the same thing
+    ("How many jobs will Northwind Air cut?", "jobs", "City Ledger reported about 1,500 workers on 2025-02-14",
+     "Business Daily reported 1,200 jobs on 2025-02-10"),
+])
+def test_a_count_revised_over_time_reads_newest_first(service: Service, question: str, about: str, latest: str,
+                                                      earlier: str) -> None:
+    answer = ask(service, question)
+    assert answer.conflict_note is not None, [c.sentence for c in answer.citations]
+    assert answer.claims[0].about == about and answer.claims[0].kind == "updated"
+    assert f"the latest, {latest}" in answer.conflict_note and f"earlier, {earlier}" in answer.conflict_note
+
+
+def test_a_latest_question_leads_with_the_newest_report_of_the_count(service: Service) -> None:
+    answer = ask(service, "What is the latest death toll from the earthquake?")
+    assert first(answer).startswith("Nineteen people died") and answer.citations[0].outlet == "Global Wire"
+    # "killing at least 12", then "climbed to 19" and "Nineteen people died": one update; the repeat is not a step
+    assert answer.conflict_note is not None and ("the latest, Global Wire reported nineteen people on 2025-03-05 [1], "
+                                                 "as did Coastal Times on 2025-03-03 [2]; earlier, Coastal Times "
+                                                 "reported at least 12 people on 2025-03-02") in answer.conflict_note
+
+
+@pytest.mark.parametrize(("question", "earlier", "expected", "taken_as"), [
+    ("And how many were injured?", QUAKE, "140 people were injured", "And how many were injured? (Marenza)"),
+    ("Who is its chief executive?", "How many jobs will Northwind Air cut?", "Chief executive Dana Ruiz",
+     "Who is its chief executive? (Northwind Air)"),
+    # a nameless subject carries what it was about, not what it asked for
+    ("Were they caught?", "Who stole the paintings from the museum?", "arrested",
+     "Were they caught? (stole paintings museum)"),
+    ("How many buildings were damaged?", QUAKE, "3,400 buildings were damaged", None),  # its own subject
+])
+def test_follow_ups_on_other_topics(service: Service, question: str, earlier: str, expected: str,
+                                    taken_as: str | None) -> None:
+    answer = ask(service, question, earlier)
+    assert answer.resolved_question == taken_as
+    assert expected in " ".join(c.sentence for c in answer.citations[:2]), [c.sentence for c in answer.citations]

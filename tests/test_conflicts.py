@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from newsdesk.answer.conflicts import arrange, conflict_note, figures, find_conflicts, resolve
+from newsdesk.answer.conflicts import arrange, asked_units, conflict_note, figures, find_conflicts, resolve
 from newsdesk.api.slack_format import answer_blocks, answer_text
 from newsdesk.models import Answer, Citation, ClaimGroup
 
@@ -101,8 +101,50 @@ def test_figures_written_in_words_are_figures_of_their_measure() -> None:
                                           "Gunmen killed five villagers.", "Seven dead after the crash.",
                                           "Twenty-three people were injured.", "The fire destroyed a dozen homes.")
              for f in figures(s)]
-    assert found == [(3, "deaths"), (7, "deaths"), (5, "deaths"), (7, "deaths"), (23, "people"), (12, "home")]
+    assert found == [(3, "deaths"), (7, "deaths"), (5, "deaths"), (7, "deaths"), (23, "injured"), (12, "home")]
     assert figures("One of the officers said no one was hurt on one day.") == []
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    # what happened to the people counted, said before or after the count
+    ("Police arrested three men on Sunday.", [("three men", "arrests")]),
+    ("A fourth man was held, bringing the number of arrests to four.", [("four", "arrests")]),
+    ("Two men were detained at the border.", [("two men", "arrests")]),
+    ("Officials said 140 people were injured, 23 of them seriously.", [("140 people", "injured"), ("23", "injured")]),
+    ("The quake killed at least 12 people and injured dozens.", [("at least 12 people", "deaths"), ("dozens", "injured")]),
+    ("Five people remain missing after the flood.", [("five people", "missing")]),
+    ("The death toll climbed to 19 on Monday, the provincial governor said.", [("19", "deaths")]),
+    # job cuts however counted; a cut that is not of jobs is not
+    ("Northwind Air will cut 1,200 jobs.", [("1,200 jobs", "jobs")]),
+    ("The airline would lay off about 1,500 workers.", [("about 1,500 workers", "jobs")]),
+    ("About 2,000 workers went on strike.", [("about 2,000 workers", "worker")]),
+    ("The storm cut power to 9,500 homes.", [("9,500 homes", "home")]),
+    # vague counts are figures of their own
+    ("Hundreds of homes were damaged.", [("hundreds of homes", "home")]),
+])
+def test_one_measure_across_phrasings(sentence: str, expected: list[tuple[str, str]]) -> None:
+    assert [(f.value, f.unit) for f in figures(sentence)] == expected
+
+
+@pytest.mark.parametrize(("question", "unit"), [
+    ("How many were injured?", "injured"), ("How many people were arrested over the theft?", "arrests"),
+    ("How many are still missing?", "missing"), ("How many jobs will Northwind Air cut?", "jobs"),
+    ("How many workers will the airline lay off?", "jobs"), ("What is the death toll?", "deaths"),
+])
+def test_the_measure_a_question_asks_for(question: str, unit: str) -> None:
+    assert asked_units(question) == frozenset({unit})
+
+
+def test_a_revised_count_of_arrests_is_an_update_and_dozens_is_not_140() -> None:
+    three = cite(1, "m1", "Police arrested three men on Sunday over the Halden Museum theft.", "Metro Post", "2025-01-20")
+    four = cite(2, "m2", "A fourth man was arrested over the Halden Museum theft, bringing the number of arrests to "
+                "four.", "Metro Post", "2025-01-22")
+    [group] = find_conflicts([four, three], question="How many people were arrested?")
+    assert group.about == "arrests" and group.kind == "updated" and [c.value for c in group.claims] == ["four", "three men"]
+    dozens = cite(1, "q1", "The Marenza earthquake killed 12 people and injured dozens.", "Coastal Times", "2025-03-02")
+    exact = cite(2, "q2", "In Marenza, 140 people were injured in the earthquake.", "Coastal Times", "2025-03-03")
+    [group] = find_conflicts([dozens, exact], question="How many were injured?")
+    assert [c.value for c in group.claims] == ["140 people", "dozens"]
 
 
 def test_the_note_is_about_the_measure_asked() -> None:

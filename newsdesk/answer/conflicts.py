@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from newsdesk.answer.measures import DEATH_WORDS, JOB_CUTS, JOB_UNITS, PEOPLE, PEOPLE_MEASURES, PERSONS
+from newsdesk.answer.question import names
 from newsdesk.index.lexical import terms
 from newsdesk.models import Citation, Claim, ClaimGroup, day_number
 
@@ -16,10 +17,14 @@ UNITS_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
                "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
 TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
               "ninety": 90}
+# "Dozens", "hundreds" and "thousands" are figures too, only vaguer: a report of "dozens injured" and a later one of
+# 140 differ, so each stands for a nominal amount (two of its kind) that no exact count equals.
+VAGUE_VALUES = {"dozens": 24.5, "hundreds": 200.5, "thousands": 2000.5}
 WORD_VALUES = {**{w: i for i, w in enumerate(UNITS_WORDS)}, **TENS_WORDS, "a dozen": 12, "dozen": 12,
-               "a hundred": 100, "one hundred": 100, "a thousand": 1000}
+               "a hundred": 100, "one hundred": 100, "a thousand": 1000, **VAGUE_VALUES}
 SPELLED = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|seven|"
-           r"eight|nine))?|a dozen|a hundred|one hundred|a thousand|" + "|".join(reversed(UNITS_WORDS)) + ")")
+           r"eight|nine))?|a dozen|a hundred|one hundred|a thousand|dozens|hundreds|thousands|"
+           + "|".join(reversed(UNITS_WORDS)) + ")")
 NUMBER = re.compile(
     rf"(?<![\w.,:/-]){QUALIFIER}(?:(?P<currency>[$€£]\s?)?(?P<digits>\d{{1,3}}(?:,\d{{3}})+|\d+)(?P<decimals>\.\d+)?"
     rf"|(?P<spelled>{SPELLED}))"
@@ -40,13 +45,7 @@ NOT_UNITS = frozenset({
     "who", "which", "when", "where", "while", "after", "before", "since", "until", "about", "around", "over",
     "under", "into", "out", "up", "down", "off", "p", "a.m", "p.m", "am", "pm", "percent"
 })
-DEATH_WORDS = frozenset({
-    "dead", "death", "deaths", "died", "die", "dying", "killed", "kill", "killing", "fatalities", "fatality",
-    "fatal", "toll", "lives", "bodies"
-})
-PEOPLE = frozenset({
-    "people", "person", "persons", "residents", "individuals"
-})
+NEAR = 3  # words either side of a count that may say what happened
 SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 MONTH_NAMES = frozenset({
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
@@ -65,8 +64,9 @@ class Figure:
 
 def figures(sentence: str) -> list[Figure]:
     """The counted numbers of a sentence: years, times, dates and bare numbers are left out."""
-    lower = sentence.casefold()
-    deaths = bool(DEATH_WORDS & set(re.findall(r"[a-z]+", lower)))
+    words = set(re.findall(r"[a-z]+", sentence.casefold()))
+    deaths = bool(DEATH_WORDS & words)
+    cuts = bool(JOB_CUTS & words)
     out = []
     for m in NUMBER.finditer(sentence):
         if m.group("spelled") and not _counts(m, sentence):
@@ -80,6 +80,8 @@ def figures(sentence: str) -> list[Figure]:
         if _year(m):
             continue
         unit, end = _unit(sentence, m, deaths)
+        if unit in JOB_UNITS and (cuts or unit in {"job", "layoff"}):
+            unit = "jobs"
         if unit is None:
             continue
         value = sentence[m.start():end].strip()
@@ -108,8 +110,11 @@ def _counts(m: re.Match[str], sentence: str) -> bool:
     following = follow.group("word").casefold() if follow else ""
     if word == "one" and following in {"of", "day", "another", "time", "way", "side", "point"}:
         return False
-    lead = sentence[max(0, m.start() - 40):m.start()].casefold()
-    return bool(following and following not in NOT_UNITS) or bool(DEATHS_BEFORE.search(lead))
+    if word in VAGUE_VALUES and following == "of":  # "dozens of homes"
+        return True
+    lead = sentence[max(0, m.start() - 80):m.start()].casefold()
+    return (bool(following and following not in NOT_UNITS) or bool(DEATHS_BEFORE.search(lead))
+            or _measure_before(sentence, m.start()) is not None)
 
 
 def _year(m: re.Match[str]) -> bool:
@@ -128,19 +133,47 @@ def _unit(sentence: str, m: re.Match[str], deaths: bool) -> tuple[str | None, in
         return "%", m.end()
     end = m.end()
     word = None
-    for _ in range(2):
+    vague = (m.group("spelled") or "").casefold() in VAGUE_VALUES
+    for _ in range(3 if vague else 2):
         follow = UNIT_WORD.match(sentence, end)
         if not follow:
             break
         word, end = follow.group("word").casefold(), follow.end()
-        if word not in FILLER:
+        if word not in FILLER and not (vague and word == "of"):
             break
+    before = _measure_before(sentence, m.start())
     if word is None or word in NOT_UNITS or word in FILLER:
-        lead = sentence[max(0, m.start() - 40):m.start()].casefold()
-        return ("deaths", m.end()) if DEATHS_BEFORE.search(lead) or re.search(r"\btoll\b", lead) else (None, m.end())
-    if word in DEATH_WORDS or (word in PEOPLE and deaths) or KILLED_JUST_BEFORE.search(sentence[:m.start()].casefold()):
+        lead = sentence[max(0, m.start() - 80):m.start()].casefold()
+        if DEATHS_BEFORE.search(lead) or re.search(r"\btoll\b", lead):
+            return "deaths", m.end()
+        return before, m.end()
+    if word in DEATH_WORDS or KILLED_JUST_BEFORE.search(sentence[:m.start()].casefold()):
         return "deaths", end
+    if before is not None:
+        return before, end
+    if word in PERSONS:
+        after = _measure_after(sentence, end)
+        if after is not None:
+            return after, end
+        if word in PEOPLE and deaths:
+            return "deaths", end
     return _singular(word), end
+
+
+def _measure_of(word: str) -> str | None:
+    return next((name for name, vocabulary in PEOPLE_MEASURES.items() if word in vocabulary), None)
+
+
+def _measure_before(sentence: str, start: int) -> str | None:
+    """The measure a word just before a count names ("arrested three men", "the number of arrests to four")."""
+    words = re.findall(r"[a-z]+", sentence[max(0, start - 60):start].casefold())[-NEAR:]
+    return next((found for found in map(_measure_of, reversed(words)) if found), None)
+
+
+def _measure_after(sentence: str, end: int) -> str | None:
+    """The measure a word just after a count of people names ("140 people were injured", "three people died")."""
+    words = re.findall(r"[a-z]+", sentence[end:end + 60].casefold())[:NEAR]
+    return next((found for found in map(_measure_of, words) if found), None)
 
 
 def _singular(word: str) -> str:
@@ -157,7 +190,9 @@ def _singular(word: str) -> str:
 GENERIC_WORDS = ("said", "says", "told", "according", "official", "officials", "director", "spokesperson",
                  "spokesman", "spokeswoman", "cost", "costs", "million", "billion", "thousand", "hundred", "percent",
                  "per", "cent", "year", "years", "month", "months", "week", "weeks", "day", "days", "total", "number")
-MEASURE_TERMS = frozenset(terms(" ".join(DEATH_WORDS | PEOPLE | set(UNITS_WORDS) | set(TENS_WORDS) | set(GENERIC_WORDS))))
+MEASURE_TERMS = frozenset(terms(" ".join(
+    set().union(*PEOPLE_MEASURES.values()) | PERSONS | JOB_UNITS | JOB_CUTS | set(UNITS_WORDS) | set(TENS_WORDS)
+    | set(VAGUE_VALUES) | set(GENERIC_WORDS))))
 
 
 def related(a: str, b: str) -> bool:
@@ -168,20 +203,33 @@ def related(a: str, b: str) -> bool:
     return len(words_a & words_b) >= 2
 
 
+def same_event(a: str, b: str, names: tuple[str, ...] = (), titles: tuple[str, str] = ("", "")) -> bool:
+    """Whether two reports speak of the same event: their sentences are `related`, or both (sentence or its
+    article's title) name something the question names ("140 people were injured" under "Marenza quake toll climbs"
+    and "... injuring dozens" in Marenza, asked about "the Marenza earthquake")."""
+    if related(a, b):
+        return True
+    first, second = f"{titles[0]} {a}".casefold(), f"{titles[1]} {b}".casefold()
+    return any(re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", first) and
+               re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", second) for n in names)
+
+
 @dataclass(frozen=True)
 class _Found:
     citation: Citation
     figure: Figure
 
 
-def find_conflicts(citations: list[Citation], same_event: Callable[[Citation, Citation], bool] | None = None,
-                   question: str | None = None) -> tuple[ClaimGroup, ...]:
+def find_conflicts(citations: list[Citation], question: str | None = None) -> tuple[ClaimGroup, ...]:
     """Groups of figures for the same thing from different articles, where the figures differ.
 
     Each article's figure for a thing is the one in its best-ranked cited sentence; claims in a group are
     newest first (undated last). With a `question` that asks for a measure ("how many acres", "how many died"),
     only the groups of that measure: the note is about what was asked, not the first number found."""
-    same_event = same_event or (lambda a, b: related(a.sentence, b.sentence))
+    named = tuple(names(question)) if question else ()
+
+    def one_event(a: Citation, b: Citation) -> bool:
+        return same_event(a.sentence, b.sentence, named, (a.title or "", b.title or ""))
     by_unit: dict[str, list[_Found]] = {}
     for c in citations:
         for figure in figures(c.sentence):
@@ -192,7 +240,7 @@ def find_conflicts(citations: list[Citation], same_event: Callable[[Citation, Ci
     for unit, found in by_unit.items():
         members = [found[0]]
         for f in found[1:]:
-            if any(same_event(f.citation, m.citation) for m in members):
+            if any(one_event(f.citation, m.citation) for m in members):
                 members.append(f)
         if len({m.figure.amount for m in members}) < 2:
             continue
@@ -218,6 +266,11 @@ def asked_units(question: str) -> frozenset[str]:
     words = set(re.findall(r"[a-z]+", q))
     if words & DEATH_WORDS:
         return frozenset({"deaths"})
+    measure = next((name for name, vocabulary in PEOPLE_MEASURES.items() if words & vocabulary), None)
+    if measure is not None and re.search(r"\bhow many\b|\bnumber of\b|\btoll\b", q):
+        return frozenset({measure})
+    if words & {"job", "jobs", "layoff", "layoffs"} or (words & JOB_UNITS and words & JOB_CUTS):
+        return frozenset({"jobs"})
     if re.search(r"how much (?:money|did|does|was|were|is|will|has|have)|\b(?:cost|price|budget|spend|spent)\b", q):
         return frozenset({"$"})
     if re.search(r"\b(?:percent|percentage|per cent|share|contained|containment)\b", q):
@@ -257,10 +310,29 @@ def conflict_note(groups: tuple[ClaimGroup, ...]) -> str | None:
     for group in groups:
         parts = [f"{_who(c)} reported {c.value} {_when(c)} [{c.n}]" for c in group.claims]
         if group.kind == "updated":
-            lines.append(f"The figure was updated over time: the latest, {parts[0]}; earlier, " + "; ".join(parts[1:]) + ".")
+            runs = _same_figure_runs(group.claims)  # a figure repeated by a later report is one step of the update
+            steps = [f"{_who(run[0])} reported {run[0].value} {_when(run[0])} [{run[0].n}]"
+                     + "".join(f", as did {_who(c)} {_when(c)} [{c.n}]" for c in run[1:]) for run in runs]
+            lines.append(f"The figure was updated over time: the latest, {steps[0]}; earlier, " + "; ".join(steps[1:]) + ".")
         else:
             lines.append("The reports differ, newest first: " + "; ".join(parts) + ".")
     return " ".join(lines)
+
+
+def _same_figure_runs(claims: tuple[Claim, ...]) -> list[list[Claim]]:
+    """Claims (newest first) in runs that give the same amount ("nineteen people" and "19")."""
+    runs: list[list[Claim]] = []
+    for claim in claims:
+        if runs and _amount_of(runs[-1][0].value) == _amount_of(claim.value) is not None:
+            runs[-1].append(claim)
+        else:
+            runs.append([claim])
+    return runs
+
+
+def _amount_of(value: str) -> float | None:
+    m = NUMBER.search(value)
+    return _amount(m) * SCALE.get((m.group("scale") or "").casefold(), 1.0) if m else None
 
 
 def _who(claim: Claim) -> str:

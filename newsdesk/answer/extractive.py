@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from newsdesk.answer.cite import make_citations
 from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
-from newsdesk.answer.conflicts import asked_units, figures, related, resolve
+from newsdesk.answer.conflicts import asked_units, figures, resolve, same_event
 from newsdesk.answer.evidence import Evidence, ScoredSentence
 from newsdesk.answer.gather import Gathered
+from newsdesk.answer.question import names
 from newsdesk.models import Answer, Filters, Query
 from newsdesk.settings import DEFAULTS
 
@@ -67,17 +68,23 @@ def with_newest_figure(chosen: list[ScoredSentence], evidence: Evidence, max_k: 
     """For a question that asks for a figure ("how many acres", "how many died"): the newest dated evidence sentence
     giving that figure about the same event as the first citation is always quoted, past k (up to `max_k`): an
     answer about a changing count must not leave out its latest report. Undated reports never count as newest."""
-    units = asked_units(evidence.resolved_question or evidence.question)
+    asked = evidence.resolved_question or evidence.question
+    units = asked_units(asked)
     if not chosen or not units:
         return chosen
     top = chosen[0].stored.sentence.text
+    named = tuple(names(asked))
 
     def day(item: ScoredSentence) -> int | None:
         return evidence.articles[item.stored.sentence.article_id].published_day
 
+    def title(item: ScoredSentence) -> str:
+        return evidence.articles[item.stored.sentence.article_id].title or ""
+
     giving = [item for item in evidence.scored if day(item) is not None
               and units & {f.unit for f in figures(item.stored.sentence.text)}
-              and (item.stored.sentence.text == top or related(top, item.stored.sentence.text))]
+              and (item.stored.sentence.text == top or same_event(top, item.stored.sentence.text, named, (
+                  title(chosen[0]), title(item))))]
     if not giving:
         return chosen
     newest = max(giving, key=lambda item: (day(item) or 0, item.score))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from newsdesk.answer.measures import measure_words
 from newsdesk.errors import BadRequest
 from newsdesk.index.lexical import terms
 from newsdesk.models import Query
@@ -22,6 +23,11 @@ NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*|\d{4})(?:\s+(?:of\s+|the\s+|de\s+)?(?:
 OPENERS = frozenset({"a", "an", "and", "also", "as", "but", "so", "then", "what", "which", "who", "whom", "whose",
     "when", "where", "why", "how", "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would",
     "should", "has", "have", "had", "i", "in", "on", "at", "for", "of", "the", "what's", "who's"})
+
+
+MEASURE_WORDS = measure_words()
+FUNCTION_WORDS = frozenset({"has", "have", "had", "been", "were", "was", "being", "over", "after", "during", "from",
+                            "into", "since", "under", "across", "near"})
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,13 @@ def _predicate(question: str) -> str:
 
 
 def _subject(question: str) -> str:
-    """What a question is about, to fill in a follow-up: its names and dates, else its content words."""
+    """What a question is about, to fill in a follow-up: its names and dates, else its content words less what it
+    asks for ("How many people were arrested over the museum theft?" -> "museum theft": a follow-up asks
+    something else about the theft)."""
     named = names(question)
     if named:
         return ", ".join(dict.fromkeys(named))
-    return " ".join(w for w in re.findall(r"[\w'’-]+", question) if terms(w))
+    counted = re.search(r"\bhow many\s+([\w-]+)", question, re.I)
+    asking = MEASURE_WORDS | FUNCTION_WORDS | ({counted.group(1).casefold()} if counted else set())
+    words = [w for w in re.findall(r"[\w'’-]+", question) if terms(w)]
+    return " ".join([w for w in words if w.casefold() not in asking] or words)
