@@ -114,6 +114,13 @@ def test_figures_written_in_words_are_figures_of_their_measure() -> None:
     ("The quake killed at least 12 people and injured dozens.", [("at least 12 people", "deaths"), ("dozens", "injured")]),
     ("Five people remain missing after the flood.", [("five people", "missing")]),
     ("The death toll climbed to 19 on Monday, the provincial governor said.", [("19", "deaths")]),
+    ("The crash left 15 dead and 40 injured.", [("15 dead", "deaths"), ("40 injured", "injured")]),
+    ("At least 30 were injured and 12 died.", [("at least 30", "injured"), ("12 died", "deaths")]),
+    ("Forty were hurt, officials said.", [("forty", "injured")]),
+    ("Three remain missing after the landslide.", [("three", "missing")]),
+    # a count added to a total is not a total
+    ("Rescuers found two more bodies, raising the toll to 21.", [("21", "deaths")]),
+    ("Officials said no one was hurt.", []),
     # job cuts however counted; a cut that is not of jobs is not
     ("Northwind Air will cut 1,200 jobs.", [("1,200 jobs", "jobs")]),
     ("The airline would lay off about 1,500 workers.", [("about 1,500 workers", "jobs")]),

@@ -43,8 +43,11 @@ NOT_UNITS = frozenset({
     "than", "that", "this", "these", "those", "was", "were", "is", "are", "be", "been", "has", "have", "had",
     "will", "would", "could", "should", "may", "might", "did", "do", "does", "it", "its", "their", "his", "her",
     "who", "which", "when", "where", "while", "after", "before", "since", "until", "about", "around", "over",
-    "under", "into", "out", "up", "down", "off", "p", "a.m", "p.m", "am", "pm", "percent"
+    "under", "into", "out", "up", "down", "off", "p", "a.m", "p.m", "am", "pm", "percent", "remain", "remained",
+    "remains", "still"
 })
+# "two more bodies", "four additional victims": a count added to a total, not a total to compare.
+INCREMENT = frozenset({"more", "additional", "further", "extra"})
 NEAR = 3  # words either side of a count that may say what happened
 SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 MONTH_NAMES = frozenset({
@@ -110,11 +113,14 @@ def _counts(m: re.Match[str], sentence: str) -> bool:
     following = follow.group("word").casefold() if follow else ""
     if word == "one" and following in {"of", "day", "another", "time", "way", "side", "point"}:
         return False
+    if word == "one" and re.search(r"\b(?:no|any|every|some)\s*$", sentence[:m.start()].casefold()):
+        return False  # "no one was hurt"
     if word in VAGUE_VALUES and following == "of":  # "dozens of homes"
         return True
     lead = sentence[max(0, m.start() - 80):m.start()].casefold()
     return (bool(following and following not in NOT_UNITS) or bool(DEATHS_BEFORE.search(lead))
-            or _measure_before(sentence, m.start()) is not None)
+            or _measure_before(sentence, m.start()) is not None
+            or bool(following) and _measure_after(sentence, m.end()) is not None)
 
 
 def _year(m: re.Match[str]) -> bool:
@@ -134,11 +140,13 @@ def _unit(sentence: str, m: re.Match[str], deaths: bool) -> tuple[str | None, in
     end = m.end()
     word = None
     vague = (m.group("spelled") or "").casefold() in VAGUE_VALUES
-    for _ in range(3 if vague else 2):
+    for step in range(3 if vague else 2):
         follow = UNIT_WORD.match(sentence, end)
         if not follow:
             break
         word, end = follow.group("word").casefold(), follow.end()
+        if step == 0 and word in INCREMENT:
+            return None, end
         if word not in FILLER and not (vague and word == "of"):
             break
     before = _measure_before(sentence, m.start())
@@ -146,8 +154,12 @@ def _unit(sentence: str, m: re.Match[str], deaths: bool) -> tuple[str | None, in
         lead = sentence[max(0, m.start() - 80):m.start()].casefold()
         if DEATHS_BEFORE.search(lead) or re.search(r"\btoll\b", lead):
             return "deaths", m.end()
-        return before, m.end()
-    if word in DEATH_WORDS or KILLED_JUST_BEFORE.search(sentence[:m.start()].casefold()):
+        # "killed 15"; "Forty were hurt" (a word follows the count: "Hobbs, 37, was found dead" counts nothing)
+        return before or (_measure_after(sentence, m.end()) if word is not None else None), m.end()
+    own = _measure_of(word)  # "15 dead and 40 injured"
+    if own is not None:
+        return own, end
+    if KILLED_JUST_BEFORE.search(sentence[:m.start()].casefold()):
         return "deaths", end
     if before is not None:
         return before, end
@@ -166,7 +178,8 @@ def _measure_of(word: str) -> str | None:
 
 def _measure_before(sentence: str, start: int) -> str | None:
     """The measure a word just before a count names ("arrested three men", "the number of arrests to four")."""
-    words = re.findall(r"[a-z]+", sentence[max(0, start - 60):start].casefold())[-NEAR:]
+    lead = re.split(r"\d", sentence[max(0, start - 60):start].casefold())[-1]  # not past an earlier count
+    words = re.findall(r"[a-z]+", lead)[-NEAR:]
     return next((found for found in map(_measure_of, reversed(words)) if found), None)
 
 
@@ -264,10 +277,9 @@ def asked_units(question: str) -> frozenset[str]:
     "$" for money, "%" for a share, land units for a size."""
     q = question.casefold()
     words = set(re.findall(r"[a-z]+", q))
-    if words & DEATH_WORDS:
-        return frozenset({"deaths"})
+    counting = re.search(r"\bhow many\b|\bnumber of\b|\btoll\b|\bfigures?\b|\bcount\b", q) is not None
     measure = next((name for name, vocabulary in PEOPLE_MEASURES.items() if words & vocabulary), None)
-    if measure is not None and re.search(r"\bhow many\b|\bnumber of\b|\btoll\b", q):
+    if measure is not None and counting:  # "How many died?", not "Where was she found dead?"
         return frozenset({measure})
     if words & {"job", "jobs", "layoff", "layoffs"} or (words & JOB_UNITS and words & JOB_CUTS):
         return frozenset({"jobs"})
