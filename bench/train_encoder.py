@@ -2,6 +2,7 @@
 
 Usage: python bench/train_encoder.py [--data ../shared/train/squad-train.jsonl.gz] [--questions 24000]
            [--epochs 1] [--out build/encoder] [--checkpoint-every 100] [--seed 7] [--stop-after N]
+           [--negatives 1] [--from MODEL_DIR]
        python bench/train_encoder.py --finalize CHECKPOINT_DIR --out DIR
 The model lands in OUT/model (half precision, sentence-transformers format, with newsdesk-training.json); copy it
 to newsdesk/encoder/ to ship it (and give it a new SHIPPED_NAME in newsdesk/adapters/encoders.py). A stopped run
@@ -37,6 +38,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=20.0, help="cosine scale of the loss")
     parser.add_argument("--warmup", type=float, default=0.1, help="share of batches with a rising learning rate")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--negatives", type=int, default=1, help="hard negatives per question (same paragraph first)")
+    parser.add_argument("--from", dest="start", type=Path, help="go on training this model folder (default: the "
+                        "packaged all-MiniLM-L6-v2)")
     parser.add_argument("--out", type=Path, default=Path("build/encoder"))
     parser.add_argument("--checkpoint-every", type=int, default=100, help="batches between checkpoints")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -55,13 +59,14 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
     started = time.monotonic()
-    examples = make_examples(read_rows(args.data), seed=args.seed)
+    examples = make_examples(read_rows(args.data), seed=args.seed, negatives=args.negatives)
     chosen = subsample(examples, args.questions or None, seed=args.seed)
     plan = plan_batches(chosen, args.batch_size, args.epochs, seed=args.seed)
     print(f"{len(examples)} usable questions, training on {len(chosen)} for {args.epochs} epoch(s): {len(plan)} batches "
           f"({time.monotonic() - started:.0f} s to prepare)", file=sys.stderr, flush=True)
     config = TrainConfig(questions=len(chosen), epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                         max_length=args.max_length, scale=args.scale, warmup=args.warmup, seed=args.seed)
+                         max_length=args.max_length, scale=args.scale, warmup=args.warmup, seed=args.seed,
+                         negatives=args.negatives, **({"base": str(args.start.resolve())} if args.start else {}))
     args.out.mkdir(parents=True, exist_ok=True)
     model = train(plan, config, args.out, args.checkpoint_every, stop_after=args.stop_after)
     if model is None:

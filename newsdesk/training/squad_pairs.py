@@ -16,11 +16,17 @@ from newsdesk.ingest.sentences import split_sentences
 
 @dataclass(frozen=True)
 class Example:
-    """One training question with the sentence of its paragraph that holds the answer and a sentence that does not."""
+    """One training question with the sentence of its paragraph that holds the answer and sentences that do not
+    (`negative` first)."""
     question: str
     positive: str
     negative: str
     article: str
+    more_negatives: tuple[str, ...] = ()
+
+    @property
+    def negatives(self) -> tuple[str, ...]:
+        return (self.negative, *self.more_negatives)
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,12 @@ def _article_of(raw: dict[str, object]) -> str:
     return parts[1] if len(parts) >= 4 else str(raw.get("source") or "unknown")
 
 
-def make_examples(rows: Iterator[Row], seed: int) -> list[Example]:
+def make_examples(rows: Iterator[Row], seed: int, negatives: int = 1) -> list[Example]:
     """One example per answerable question whose answer lies inside one sentence of its paragraph.
 
-    The negative is another sentence of the same paragraph (the hardest kind: same topic, no answer), or, for a
-    one-sentence paragraph, a sentence of another paragraph of the same article.
+    The negatives are other sentences of the same paragraph (the hardest kind: same topic, no answer), topped up
+    from other paragraphs of the same article when the paragraph has too few; `negatives` of them (fewer when the
+    article has fewer). With one negative the draw is the same as it always was.
     """
     rng = random.Random(seed)
     by_article: dict[str, list[tuple[Row, tuple[str, ...], int]]] = defaultdict(list)
@@ -78,10 +85,20 @@ def make_examples(rows: Iterator[Row], seed: int) -> list[Example]:
     for article, items in by_article.items():
         others = [s for _, sentences, _ in items for s in sentences]
         for row, sentences, hit in items:
-            negatives = [s for i, s in enumerate(sentences) if i != hit]
-            pool = negatives or [s for s in others if s not in sentences]
-            if pool:
-                examples.append(Example(row.question, sentences[hit], rng.choice(pool), article))
+            same = [s for i, s in enumerate(sentences) if i != hit]
+            pool = same or [s for s in others if s not in sentences]
+            if not pool:
+                continue
+            first = rng.choice(pool)
+            more: tuple[str, ...] = ()
+            if negatives > 1:
+                rest = [s for s in same if s != first]
+                rest = rng.sample(rest, min(len(rest), negatives - 1))
+                if len(rest) < negatives - 1:
+                    elsewhere = [s for s in dict.fromkeys(others) if s not in sentences]
+                    rest += rng.sample(elsewhere, min(len(elsewhere), negatives - 1 - len(rest)))
+                more = tuple(rest)
+            examples.append(Example(row.question, sentences[hit], first, article, more))
     return examples
 
 
