@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from newsdesk.answer.conflicts import arrange, asked_units, conflict_note, figures, find_conflicts, resolve
+from newsdesk.answer.conflicts import arrange, conflict_note, find_conflicts, resolve
+from newsdesk.answer.figures import asked_units, figures
 from newsdesk.api.slack_format import answer_blocks, answer_text
 from newsdesk.models import Answer, Citation, ClaimGroup
 

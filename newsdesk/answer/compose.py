@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from newsdesk.answer.conflicts import figures, related
+from newsdesk.answer.conflicts import related
 from newsdesk.answer.evidence import ScoredSentence
+from newsdesk.answer.figures import figures
 from newsdesk.answer.sources import Part, SourceAsk
 from newsdesk.answer.timeline import TimeAsk, newest_first
 from newsdesk.index.lexical import sentence_terms

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from newsdesk.answer.cite import make_citations
 from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
-from newsdesk.answer.conflicts import asked_units, figures, resolve, same_event
+from newsdesk.answer.conflicts import resolve, same_event
 from newsdesk.answer.evidence import Evidence, ScoredSentence
+from newsdesk.answer.figures import asked_units, figures
 from newsdesk.answer.gather import Gathered
 from newsdesk.answer.question import names
 from newsdesk.models import Answer, Filters, Query

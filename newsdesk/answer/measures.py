@@ -1,6 +1,6 @@
 """What news counts, in the words reports use: deaths, injuries, arrests, the missing and job cuts.
 
-Read by the figures of conflicts.py (which measure a count is) and by the question stage (which words of a question
+Read by figures.py (which measure a count is) and by the question stage (which words of a question
 ask for a measure rather than name its subject).
 """
 
