@@ -242,7 +242,11 @@ def test_a_latest_question_leads_with_the_newest_report_of_the_count(service: Se
 
 
 @pytest.mark.parametrize(("question", "earlier", "expected", "taken_as"), [
-    ("And how many were injured?", QUAKE, "140 people were injured", "And how many were injured? (Marenza)"),
+    ("And how many were injured?", QUAKE, "140 people were injured", "And how many were injured? (Marenza earthquake)"),
+    # a pronoun and a verb that could stand for any event: the earlier subject, and its reporting only
+    ("When did it happen?", QUAKE, "struck the coastal province of Marenza early Sunday",
+     "When did it happen? (Marenza earthquake)"),
+    ("What about injuries?", QUAKE, "injur", "What about injuries? (Marenza earthquake)"),
     ("Who is its chief executive?", "How many jobs will Northwind Air cut?", "Chief executive Dana Ruiz",
      "Who is its chief executive? (Northwind Air)"),
     # a nameless subject carries what it was about, not what it asked for
@@ -255,3 +259,12 @@ def test_follow_ups_on_other_topics(service: Service, question: str, earlier: st
     answer = ask(service, question, earlier)
     assert answer.resolved_question == taken_as
     assert expected in " ".join(c.sentence for c in answer.citations[:2]), [c.sentence for c in answer.citations]
+
+
+def test_a_follow_up_keeps_to_the_reporting_that_names_its_subject(service: Service) -> None:
+    # "No injuries were reported." (a storm story) matches "injuries" best; the conversation is about Marenza
+    answer = ask(service, "What about injuries?", QUAKE)
+    assert answer.citations and all(c.article_id.startswith("quake-") for c in answer.citations), [
+        (c.article_id, c.sentence) for c in answer.citations]
+    alone = ask(service, "What about injuries?")
+    assert alone.abstained or any(not c.article_id.startswith("quake-") for c in alone.citations)

@@ -62,3 +62,15 @@ def test_what_about_a_new_name_keeps_what_was_asked_and_swaps_the_subject() -> N
 def test_a_nameless_subject_leaves_out_what_the_earlier_question_asked_for() -> None:
     text, _ = resolved("When were they stolen?", "How many people were arrested over the museum theft?")
     assert text == "When were they stolen? museum theft"
+
+
+def test_a_name_carries_the_word_it_qualifies_and_the_names_themselves() -> None:
+    quake = "How many people died in the Marenza earthquake?"
+    r = resolve(Query("When did it happen?", context=(quake,)), "When did it happen?")
+    assert (r.carried, r.names) == ("Marenza earthquake", ("Marenza",))
+    # not a verb, nor a counted or asked word
+    assert resolved("And the injured?", "How many acres has the Cedar Ridge Fire burned?")[1] == \
+        "And the injured? (Cedar Ridge Fire)"
+    assert resolved("Who runs it?", "How many jobs will Northwind Air cut?")[1] == "Who runs it? (Northwind Air)"
+    # a new subject keeps no names from before
+    assert resolve(Query("What about Velan?", context=(quake,)), "What about Velan?").names == ()

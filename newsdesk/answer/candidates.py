@@ -61,3 +61,19 @@ def read_sentences(library: Library, retrieved: Retrieved) -> list[StoredSentenc
     """The stored sentences (with vectors) of the evidence articles, article by article in rank order."""
     return library.sentences_of({a: retrieved.found[a] for a in retrieved.evidence_ids})
 
+
+
+def keep_named(retrieved: Retrieved, names: tuple[str, ...]) -> Retrieved:
+    """For a follow-up that carried names from the conversation ("What about injuries?" after a question about the
+    Marenza earthquake): only the evidence articles that name one of them, when any does."""
+    if not names:
+        return retrieved
+    wanted = [n.casefold() for n in names]
+
+    def names_one(article_id: str) -> bool:
+        article = retrieved.found[article_id][0]
+        text = f"{article.title or ''} {article.text}".casefold()
+        return any(n in text for n in wanted)
+
+    kept = [a for a in retrieved.evidence_ids if names_one(a)]
+    return replace(retrieved, evidence_ids=kept) if kept else retrieved

@@ -142,7 +142,10 @@ def _when(claim: Claim) -> str:
 
 def resolve(citations: list[Citation], question: str | None = None
             ) -> tuple[list[Citation], tuple[ClaimGroup, ...], str | None]:
-    """The citations with any conflict found (of what `question` asks about), read newest first, its claims
-    grouped and the note saying so."""
-    citations, groups = arrange(citations, find_conflicts(citations, question=question))
+    """The citations with any conflict found (of what `question` asks about), its claims grouped and the note
+    saying so. For a question that asks for the figure, the conflicting sentences read newest first; for one that
+    does not ("When did it happen?"), the note still tells of the figures, but the best answer stays first."""
+    groups = find_conflicts(citations, question=question)
+    if question is None or asked_units(question):
+        citations, groups = arrange(citations, groups)
     return citations, groups, conflict_note(groups)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-from newsdesk.answer.candidates import add_named_outlets, read_sentences, retrieve_current
+from newsdesk.answer.candidates import add_named_outlets, keep_named, read_sentences, retrieve_current
 from newsdesk.answer.evidence import Evidence, Support, question_terms, score_sentences, support
 from newsdesk.answer.extractive import CitationRules, extractive_answer, no_match
 from newsdesk.answer.gather import GatherConfig, Limits, gather
@@ -117,6 +117,7 @@ class QuestionPipeline:
 
         mark = time.perf_counter()
         retrieved = add_named_outlets(retrieved, self.library, question, resolved.search_text, vector, query.filters)
+        retrieved = keep_named(retrieved, resolved.names)
         lexical = retrieved.lexical
         sentences = read_sentences(self.library, retrieved)
         ranks = {a: i for i, a in enumerate(retrieved.evidence_ids)}

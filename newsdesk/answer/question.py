@@ -46,6 +46,7 @@ class Resolved:
     question: str  # the question, whitespace squashed: what the answer is about
     search_text: str  # what retrieval and scoring read
     carried: str | None = None  # what the conversation supplied, shown to the user as the question's meaning
+    names: tuple[str, ...] = ()  # the names it carried: the evidence keeps to articles that name one, if any do
 
     @property
     def shown(self) -> str | None:
@@ -86,14 +87,16 @@ def resolve(query: Query, question: str) -> Resolved:
     """
     subject: str | None = None
     asked: str | None = None  # what the turn being continued asked about its subject
+    named: tuple[str, ...] = ()
     for earlier in query.context:
         earlier = " ".join(earlier.split())
         if earlier and (stands_alone(earlier) or subject is None):
-            subject, asked = _subject(earlier), _predicate(earlier)
+            subject, asked, named = _subject(earlier), _predicate(earlier), tuple(dict.fromkeys(names(earlier)))
     if subject is None or stands_alone(question):
         return Resolved(question, question)
-    carried = asked if SWAPS.search(question) and names(question) and asked else subject
-    return Resolved(question, f"{question} {carried}", carried)
+    if SWAPS.search(question) and names(question) and asked:  # "What about Velan?": a new subject, the same ask
+        return Resolved(question, f"{question} {asked}", asked)
+    return Resolved(question, f"{question} {subject}", subject, named)
 
 
 def stands_alone(question: str) -> bool:
@@ -125,13 +128,23 @@ def _predicate(question: str) -> str:
     return " ".join(w for w in re.findall(r"[\w'’-]+", question) if w.casefold() not in named | OPENERS and terms(w))
 
 
+def _with_noun(question: str, name: str) -> str:
+    """A name with the lower-case noun that follows it, when one does ("Marenza earthquake"; not "Cedar Ridge Fire
+    burned", nor a counted or asked word)."""
+    follow = re.search(rf"{re.escape(name)}\s+([a-z][\w-]*)", question)
+    word = follow.group(1) if follow else ""
+    if not word or not terms(word) or word in MEASURE_WORDS | FUNCTION_WORDS or word.endswith(("ed", "ing")):
+        return name
+    return f"{name} {word}"
+
+
 def _subject(question: str) -> str:
     """What a question is about, to fill in a follow-up: its names and dates, else its content words less what it
     asks for ("How many people were arrested over the museum theft?" -> "museum theft": a follow-up asks
     something else about the theft)."""
     named = names(question)
-    if named:
-        return ", ".join(dict.fromkeys(named))
+    if named:  # with the word a name qualifies: "the Marenza earthquake", "the Halden Museum theft"
+        return ", ".join(dict.fromkeys(_with_noun(question, name) for name in named))
     counted = re.search(r"\bhow many\s+([\w-]+)", question, re.I)
     asking = MEASURE_WORDS | FUNCTION_WORDS | ({counted.group(1).casefold()} if counted else set())
     words = [w for w in re.findall(r"[\w'’-]+", question) if terms(w)]

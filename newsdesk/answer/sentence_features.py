@@ -30,10 +30,12 @@ FEATURES = (
     "article_dense",  # the article's best sentence similarity
 )
 COL = {name: i for i, name in enumerate(FEATURES)}
-# Words that ask for the newest report or a figure ("the latest figure for the fire's size"), not what it is about:
-# the reporting that answers need not use them, so they count for neither overlap nor coverage. ("Number" and
-# "total" stay: "a number of what?" asks about the thing counted, and the answer often names it.)
-ANSWER_FORM = frozenset(terms("latest newest recent current updated figure figures estimate"))
+# Words that ask for the newest report or a figure ("the latest figure for the fire's size"), or stand for any event
+# ("When did it happen?"), not what it is about: the reporting that answers need not use them, so they count for
+# neither overlap nor coverage. ("Number" and "total" stay: "a number of what?" asks about the thing counted, and
+# the answer often names it.)
+ANSWER_FORM = frozenset(terms("latest newest recent current updated figure figures estimate happen happened "
+                              "happens occur occurred occurs"))
 
 
 @dataclass(frozen=True)
