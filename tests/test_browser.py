@@ -506,3 +506,22 @@ for (const sel of ["body", ".tagline", ".brand", ".hint", ".ask-label", ".filter
 }
 return out;
 """
+
+
+def test_a_generated_answer_that_fell_back_says_why_in_plain_words(
+        browser: WebDriver, loaded_fake_service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsdesk.adapters.bedrock import BedrockGenerator
+    from tests.bedrock_fake import MODEL_ID, Reply, aws_test_env, running
+
+    aws_test_env(monkeypatch)
+    with running() as fake:
+        fake.reply(lambda call: Reply(status=400, error_type="ThrottlingException"))
+        loaded_fake_service.pipeline.generators = {"bedrock": BedrockGenerator(MODEL_ID, "us-east-1", fake.url, 5.0, 1)}
+        loaded_fake_service.pipeline.default_answerer = "bedrock"
+        with serving(loaded_fake_service) as url:
+            browser.get(url)
+            turn = ask(browser, STORM)
+    note = turn.find_element(By.CSS_SELECTOR, ".answer .note").text
+    assert note == ("The generated answer was not available (the writing service is busy right now), so this answer "
+                    "quotes the sources directly.")
+    assert "throttled" not in turn.text  # the JSON's code, not for readers

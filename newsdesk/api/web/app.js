@@ -10,6 +10,17 @@
   const base = new URL(".", window.location.href); // the page's folder: works under an API Gateway stage prefix
   const state = { earlier: [], turns: 0, articles: new Map(), opener: null, busy: false, example: null, empty: false };
   const $ = (id) => document.getElementById(id);
+  // Why a generated answer fell back to quoting (the `fallback` codes of the JSON), in a reader's words.
+  const FALLBACK_REASONS = {
+    throttled: "the writing service is busy right now",
+    timeout: "the writing service took too long",
+    unavailable: "the writing service is unavailable",
+    access_denied: "this deployment may not use the writing service",
+    malformed_reply: "the writing service replied with something unusable",
+    unsupported_reply: "none of what it wrote was supported by the sources",
+    no_verified_sources: "no source sentence could be verified for it",
+    bedrock_error: "the writing service failed",
+  };
 
   // -- small helpers -------------------------------------------------------------------------------
   function el(tag, attrs, ...children) {
@@ -300,7 +311,8 @@
         "support it, and each quote was found word for word in its article."));
     }
     if (answer.fallback) {
-      notes.push(el("p", { class: "note", text: "The generated answer was not available (" + answer.fallback +
+      const why = FALLBACK_REASONS[answer.fallback] || "the writing service failed";
+      notes.push(el("p", { class: "note", text: "The generated answer was not available (" + why +
         "), so this answer quotes the sources directly." }));
     }
     return notes;
