@@ -62,6 +62,15 @@ def test_url_verification_and_bad_signature_through_the_handler(slack_env: FakeS
     assert handler.slack(api_gateway_event(body, secret="guess"), None)["statusCode"] == 401
 
 
+def test_an_event_that_is_not_plain_json_is_a_400_before_the_slack_app(slack_env: FakeSlack) -> None:
+    # Never from API Gateway (its events are JSON), but a caller may invoke the function with anything; bolt would
+    # fail to serialise it for its lazy re-invocation.
+    event = api_gateway_event("command=%2Fask&text=")
+    event["requestContext"]["http"]["path"] = b""
+    response = handler.slack(event, None)
+    assert response["statusCode"] == 400 and "only JSON values" in json.loads(response["body"])["error"]["message"]
+
+
 def test_missing_secrets_fail_with_the_variable_name(slack_env: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     response = handler.slack(api_gateway_event(events_body("app_mention")), None)

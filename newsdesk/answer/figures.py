@@ -167,7 +167,7 @@ def _unit(sentence: str, m: re.Match[str], deaths: bool) -> tuple[str | None, in
             return after, end
         if word in PEOPLE and deaths:
             return "deaths", end
-    return _singular(word), end
+    return ("people" if word in PEOPLE else _singular(word)), end  # "1,200 residents", "2,000 people": one unit
 
 
 def _measure_of(word: str) -> str | None:
@@ -215,7 +215,7 @@ def asked_units(question: str) -> frozenset[str]:
     counted = re.search(r"how many (?:more |other |additional )?([a-z-]+)", q)
     if counted:
         unit = _singular(counted.group(1))
-        return frozenset({unit, "person"} if unit in {"people", "person", "resident"} else {unit})
+        return frozenset({"people"} if counted.group(1) in PEOPLE else {unit})
     return frozenset()
 
 

@@ -38,6 +38,15 @@ def envelope(event: object) -> Envelope:
     return Envelope(method, path, route, _text(context.get("requestId"), "requestContext.requestId")[:100] or "-")
 
 
+def json_only(event: Mapping[str, Any]) -> None:
+    """BadRequest unless the event is plain JSON, as every Lambda event is (a value of another type was put there by
+    a caller that did not come through API Gateway)."""
+    try:
+        json.dumps(event)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"malformed event: it must hold only JSON values ({exc})") from None
+
+
 def body_text(event: Mapping[str, Any], max_bytes: int) -> str:
     """The request body as text (base64 decoded when flagged), within `max_bytes` of UTF-8."""
     raw = event.get("body")

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from newsdesk.api import pages
-from newsdesk.api.gateway import Envelope, body_text, envelope, parse_json
+from newsdesk.api.gateway import Envelope, body_text, envelope, json_only, parse_json
 from newsdesk.api.openapi import ROUTES, openapi_json, package_version
 from newsdesk.api.request_models import (
     ArticleDetail,
@@ -178,6 +178,7 @@ def handle_slack(event: dict[str, Any], context: Any, get_entry: Callable[[], Sl
         check_slack_body(raw, event.get("headers") or {})
         # A copy: bolt adds headers to what it gets, and re-invokes the function with it for lazy work.
         clean = {**event, "body": raw, "isBase64Encoded": False, "headers": dict(event.get("headers") or {})}
+        json_only(clean)  # bolt serialises it for that re-invocation
         response = get_entry().handle(clean, context)
         return _slack_reply(response)
     except NewsdeskError as exc:  # the request line (observability.observed) carries its code
