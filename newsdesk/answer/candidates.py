@@ -62,7 +62,6 @@ def read_sentences(library: Library, retrieved: Retrieved) -> list[StoredSentenc
     return library.sentences_of({a: retrieved.found[a] for a in retrieved.evidence_ids})
 
 
-
 def keep_named(retrieved: Retrieved, names: tuple[str, ...]) -> Retrieved:
     """For a follow-up that carried names from the conversation ("What about injuries?" after a question about the
     Marenza earthquake): only the evidence articles that name one of them, when any does."""
