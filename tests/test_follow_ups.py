@@ -74,3 +74,10 @@ def test_a_name_carries_the_word_it_qualifies_and_the_names_themselves() -> None
     assert resolved("Who runs it?", "How many jobs will Northwind Air cut?")[1] == "Who runs it? (Northwind Air)"
     # a new subject keeps no names from before
     assert resolve(Query("What about Velan?", context=(quake,)), "What about Velan?").names == ()
+
+
+def test_a_possessive_name_is_the_name() -> None:
+    from newsdesk.answer.question import names
+
+    assert names("Who is Northwind's chief executive?") == ["Northwind"]
+    assert names("What did the Valley Courier’s reporter see?") == ["Valley Courier"]

@@ -117,7 +117,7 @@ def names(text: str) -> list[str]:
         while words and words[0].casefold().strip("'’") in OPENERS:
             words.pop(0)
         if words:
-            found.append(" ".join(words).rstrip(".'’"))
+            found.append(re.sub(r"['’]s$", "", " ".join(words)).rstrip(".'’"))  # "Northwind's" names Northwind
     return found
 
 
