@@ -13,7 +13,6 @@ from newsdesk.errors import ConfigError
 SHIPPED_NAME = "newsdesk-qa-minilm-v1"
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "encoder"
 BASE_NAME = "all-MiniLM-L6-v2"
-CHOICES = {"newsdesk-qa": SHIPPED_NAME, "all-MiniLM-L6-v2": BASE_NAME}
 KNOWN_NAMES = (SHIPPED_NAME, BASE_NAME)
 
 

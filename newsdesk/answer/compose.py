@@ -6,7 +6,7 @@ from collections import Counter
 
 from newsdesk.answer.conflicts import related
 from newsdesk.answer.evidence import ScoredSentence
-from newsdesk.answer.figures import figures
+from newsdesk.answer.figures import figure_units
 from newsdesk.answer.sources import Part, SourceAsk
 from newsdesk.answer.timeline import TimeAsk, newest_first
 from newsdesk.index.lexical import sentence_terms
@@ -184,14 +184,14 @@ def newest_relevant(scored: list[ScoredSentence], articles: dict[str, Article], 
     if not scored:
         return []
     top = scored[0]
-    units = {f.unit for f in figures(top.stored.sentence.text)}
+    units = figure_units(top.stored.sentence.text)
     best: dict[str, ScoredSentence] = {}
     for item in scored:
         article_id = item.stored.sentence.article_id
         if article_id in best:
             continue
         close = item.score >= top.score - margin
-        same_figure = bool(units & {f.unit for f in figures(item.stored.sentence.text)}) and related(
+        same_figure = bool(units & figure_units(item.stored.sentence.text)) and related(
             top.stored.sentence.text, item.stored.sentence.text)
         if close or same_figure:
             best[article_id] = item

@@ -36,9 +36,12 @@ def same_event(a: str, b: str, names: tuple[str, ...] = (), titles: tuple[str, s
     and "... injuring dozens" in Marenza, asked about "the Marenza earthquake")."""
     if related(a, b):
         return True
-    first, second = f"{titles[0]} {a}".casefold(), f"{titles[1]} {b}".casefold()
-    return any(re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", first) and
-               re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", second) for n in names)
+    first, second = f"{titles[0]} {a}", f"{titles[1]} {b}"
+    return any(_mentions(first, n) and _mentions(second, n) for n in names)
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.I) is not None
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ def find_conflicts(citations: list[Citation], question: str | None = None) -> tu
 
     def one_event(a: Citation, b: Citation) -> bool:
         return same_event(a.sentence, b.sentence, named, (a.title or "", b.title or ""))
+
     by_unit: dict[str, list[_Found]] = {}
     for c in citations:
         for figure in figures(c.sentence):

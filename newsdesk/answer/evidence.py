@@ -11,6 +11,7 @@ import numpy as np
 
 from newsdesk.answer import abstention
 from newsdesk.answer.answer_types import clear_caches as answer_types_caches_clear
+from newsdesk.answer.figures import figure_units
 from newsdesk.answer.fitted import load_weights
 from newsdesk.answer.sentence_features import FEATURES, QuestionTerms, features
 from newsdesk.answer.sentence_features import question_terms as question_terms  # callers take it from here
@@ -94,6 +95,7 @@ def clear_caches() -> None:
     """Forget every per-sentence cache (for benchmarks of a first pass, as in a new container)."""
     answer_types_caches_clear()
     lexical_caches_clear()
+    figure_units.cache_clear()
 
 
 @dataclass

@@ -9,7 +9,7 @@ from newsdesk.answer.cite import make_citations
 from newsdesk.answer.compose import ABSTAIN_TEXT, best_per_outlet, choose, compose
 from newsdesk.answer.conflicts import resolve, same_event
 from newsdesk.answer.evidence import Evidence, ScoredSentence
-from newsdesk.answer.figures import asked_units, figures
+from newsdesk.answer.figures import asked_units, figure_units
 from newsdesk.answer.gather import Gathered
 from newsdesk.answer.question import names
 from newsdesk.models import Answer, Filters, Query
@@ -58,11 +58,11 @@ def bearing(chosen: list[ScoredSentence], kept: int, units: frozenset[str], marg
     if not chosen:
         return chosen
     top = chosen[0]
-    figure = bool(units & {f.unit for f in figures(top.stored.sentence.text)})
+    figure = bool(units & figure_units(top.stored.sentence.text))
     return chosen[: max(kept, 1)] + [
         item for item in chosen[max(kept, 1):]
         if item.score >= top.score - margin
-        and (not figure or units & {f.unit for f in figures(item.stored.sentence.text)})]
+        and (not figure or units & figure_units(item.stored.sentence.text))]
 
 
 def with_newest_figure(chosen: list[ScoredSentence], evidence: Evidence, max_k: int) -> list[ScoredSentence]:
@@ -83,7 +83,7 @@ def with_newest_figure(chosen: list[ScoredSentence], evidence: Evidence, max_k: 
         return evidence.articles[item.stored.sentence.article_id].title or ""
 
     giving = [item for item in evidence.scored if day(item) is not None
-              and units & {f.unit for f in figures(item.stored.sentence.text)}
+              and units & figure_units(item.stored.sentence.text)
               and (item.stored.sentence.text == top or same_event(top, item.stored.sentence.text, named, (
                   title(chosen[0]), title(item))))]
     if not giving:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from newsdesk.answer.measures import DEATH_WORDS, JOB_CUTS, JOB_UNITS, PEOPLE, PEOPLE_MEASURES, PERSONS
 
@@ -63,6 +64,12 @@ class Figure:
     unit: str  # what it counts, in one canonical word ("homes", "deaths", "$")
 
 
+@lru_cache(maxsize=100_000)
+def figure_units(sentence: str) -> frozenset[str]:
+    """What a sentence's figures count, cached: figure answers test every evidence sentence of a warm process."""
+    return frozenset(f.unit for f in figures(sentence))
+
+
 def figures(sentence: str) -> list[Figure]:
     """The counted numbers of a sentence: years, times, dates and bare numbers are left out."""
     words = set(re.findall(r"[a-z]+", sentence.casefold()))
@@ -72,9 +79,6 @@ def figures(sentence: str) -> list[Figure]:
     for m in NUMBER.finditer(sentence):
         if m.group("spelled") and not _counts(m, sentence):
             continue
-        amount = _amount(m)
-        scale = (m.group("scale") or "").casefold()
-        amount *= SCALE.get(scale, 1.0)
         before = sentence[max(0, m.start() - 12):m.start()].casefold().split()
         if before and before[-1].strip(".,") in MONTH_NAMES:
             continue  # "March 12"
@@ -88,11 +92,16 @@ def figures(sentence: str) -> list[Figure]:
         value = sentence[m.start():end].strip()
         if m.start() == 0 and not value[:1].isdigit():  # "At least 12 people" opening the sentence
             value = value[:1].lower() + value[1:]
-        out.append(Figure(value, amount, unit))
+        out.append(Figure(value, _amount(m), unit))
     return out
 
 
 def _amount(m: re.Match[str]) -> float:
+    """A NUMBER match's value, its scale word applied ("$4.2 million" -> 4,200,000)."""
+    return _bare_amount(m) * SCALE.get((m.group("scale") or "").casefold(), 1.0)
+
+
+def _bare_amount(m: re.Match[str]) -> float:
     spelled = m.group("spelled")
     if spelled is None:
         return float(m.group("digits").replace(",", "") + (m.group("decimals") or ""))
@@ -222,4 +231,4 @@ def asked_units(question: str) -> frozenset[str]:
 def amount_of(value: str) -> float | None:
     """The amount a claim's words give ("at least 12 people" -> 12), or None."""
     m = NUMBER.search(value)
-    return _amount(m) * SCALE.get((m.group("scale") or "").casefold(), 1.0) if m else None
+    return _amount(m) if m else None

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from newsdesk.answer.figures import SCALE, TENS_WORDS, UNITS_WORDS
 from newsdesk.answer.timeline import DATE_FORMS, MONTHS
 
 DIGITS = re.compile(
@@ -17,8 +18,7 @@ DIGITS = re.compile(
     r"(?:[\s-](?P<word>[A-Za-z]+(?:/h)?))?",
     re.I)
 WORD = re.compile(r"[A-Za-z]+")
-SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3, "mn": 1e6, "bn": 1e9,
-          "b": 1e9, "tn": 1e12}
+SCALES = {**SCALE, "k": 1e3, "mn": 1e6, "bn": 1e9, "b": 1e9, "tn": 1e12}
 CURRENCY_SIGNS = {"us$": "$", "$": "$", "€": "€", "£": "£", "¥": "¥"}
 CURRENCY_WORDS = {"dollar": "$", "dollars": "$", "euro": "€", "euros": "€", "yen": "¥"}
 # Measurement units a statement must keep: "300 km" is not "300 miles". Words like "people" are not units here,
@@ -37,16 +37,8 @@ UNITS = {
     **dict.fromkeys(("acre", "acres"), "acre"), **dict.fromkeys(("hectare", "hectares"), "ha"),
     "mph": "mph", "km/h": "km/h",
 }
-ONES = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"
-)
-TENS = (
-    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"
-)
-SMALL = {w: i for i, w in enumerate(ONES)} | {w: 10 * i for i, w in enumerate(TENS, start=2)}
-SMALL["dozen"] = 12
-MULTIPLIERS = {"hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+SMALL = {w: i for i, w in enumerate(UNITS_WORDS)} | TENS_WORDS | {"dozen": 12}  # the number words figures.py reads
+MULTIPLIERS = {"hundred": 100.0, **SCALE}
 
 
 @dataclass(frozen=True)
